@@ -1,0 +1,54 @@
+use super::*;
+use crate::rules::RuleSet;
+
+fn rule(id: &str) -> Rule {
+    RuleSet::embedded().unwrap().get(id).unwrap().clone()
+}
+
+fn loc(path: &str, root: usize) -> Location {
+    Location {
+        path: path.into(),
+        line: 1,
+        column: 1,
+        end_line: 1,
+        end_column: 2,
+        snippet: String::new(),
+        root,
+        root_name: format!("r{root}"),
+        git: None,
+        decoded: vec![],
+    }
+}
+
+fn score(rule: &Rule, facts: &Facts, locs: &[Location]) -> f64 {
+    assess(&Input { rule, facts, locations: locs, validated: false, companions: &[], now: 1_800_000_000 }).score
+}
+
+#[test]
+fn sprawl_and_ci_context_rank_higher() {
+    let r = rule("github.pat.classic");
+    let f = Facts::default();
+    let one = score(&r, &f, &[loc("src/a.rs", 0)]);
+    let five: Vec<Location> = (0..5).map(|i| loc(&format!("src/f{i}.rs"), 0)).collect();
+    assert!(score(&r, &f, &five) > one);
+    assert!(score(&r, &f, &[loc(".github/workflows/ci.yml", 0)]) > one);
+    assert!(score(&r, &f, &[loc("tests/fixtures/a.rs", 0)]) < one);
+}
+
+#[test]
+fn expiry_caps_the_score() {
+    let r = rule("github.pat.classic");
+    let live = Facts { expires_at: Some(1_900_000_000), ..Facts::default() };
+    let dead = Facts { expires_at: Some(1_700_000_000), ..Facts::default() };
+    let l = [loc("a", 0)];
+    assert!(score(&r, &live, &l) > score(&r, &dead, &l));
+    assert!(score(&r, &dead, &l) <= 2.0);
+}
+
+#[test]
+fn levels_follow_github_bands() {
+    assert_eq!(Level::from_score(9.0), Level::Critical);
+    assert_eq!(Level::from_score(8.9), Level::High);
+    assert_eq!(Level::from_score(4.0), Level::Medium);
+    assert_eq!(Level::from_score(3.9), Level::Low);
+}

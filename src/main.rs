@@ -1,0 +1,241 @@
+//! The `blastradius` command: parses arguments, calls the library, prints, sets the exit code.
+//!
+//! Exit codes: 0 no findings at or above `--fail-on`; 1 findings; 2 usage or fatal error;
+//! 3 scan incomplete (some input unreadable) and no findings.
+
+use blastradius::blast::Level;
+use blastradius::report::{self, Report, ReportOptions};
+use blastradius::scan::{Progress, ScanOptions};
+use blastradius::{Error, Request};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "blastradius", version, about = "Find leaked secrets and rank them by blast radius: which leak to revoke first, and why.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan directories and files for secrets.
+    Scan(ScanArgs),
+    /// List the rules (embedded plus --rules DIR).
+    Rules {
+        /// Directory of extra rule files (*.toml); same ids override embedded rules.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+    Jsonl,
+}
+
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// Files or directories to scan (default: the current directory).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 only for findings at or above this blast level.
+    #[arg(long, value_name = "LEVEL", default_value = "low")]
+    fail_on: Level,
+    /// Print full secret values (off by default: reports carry a redacted form).
+    #[arg(long)]
+    reveal_secrets: bool,
+    /// Key for HMAC-SHA-256 fingerprints (or env BLASTRADIUS_FINGERPRINT_KEY).
+    #[arg(long, value_name = "KEY", env = "BLASTRADIUS_FINGERPRINT_KEY", hide_env_values = true)]
+    fingerprint_key: Option<String>,
+    /// Directory of extra rule files (*.toml); same ids override embedded rules.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// Do not respect .gitignore / .ignore files.
+    #[arg(long)]
+    no_ignore: bool,
+    /// Follow symbolic links.
+    #[arg(long)]
+    follow_symlinks: bool,
+    /// Scan files that look binary.
+    #[arg(long)]
+    scan_binary: bool,
+    /// Skip files larger than this (bytes; K, M, G suffixes allowed).
+    #[arg(long, value_name = "SIZE", default_value = "50M", value_parser = parse_size)]
+    max_file_size: u64,
+    /// Worker threads (default: number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    threads: Option<usize>,
+    /// Never colour the human output.
+    #[arg(long)]
+    no_color: bool,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('M') => (&s[..s.len() - 1], 1 << 20),
+        Some('G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .map(|n| n.saturating_mul(mult))
+        .map_err(|_| format!("'{s}' is not a size (e.g. 50M, 1G, 4096)"))
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(args) => run_scan(args),
+        Command::Rules { rules, json } => list_rules(rules, json),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("blastradius: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn list_rules(dir: Option<PathBuf>, json: bool) -> Result<u8, Error> {
+    let set = blastradius::load_rules(dir.as_deref())?;
+    let mut out = std::io::stdout().lock();
+    let io = |e: std::io::Error| Error(format!("cannot write: {e}"));
+    if json {
+        serde_json::to_writer_pretty(&mut out, set.rules()).map_err(|e| Error(e.to_string()))?;
+        writeln!(out).map_err(io)?;
+    } else {
+        for r in set.rules() {
+            writeln!(out, "{:<40} {:<14} {}", r.id, r.provider, r.name).map_err(io)?;
+        }
+        writeln!(out, "{} rules from {} providers", set.len(), set.providers().len()).map_err(io)?;
+    }
+    Ok(0)
+}
+
+fn run_scan(args: ScanArgs) -> Result<u8, Error> {
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let mut scan = ScanOptions {
+        max_file_size: args.max_file_size,
+        scan_binary: args.scan_binary,
+        no_ignore: args.no_ignore,
+        follow_symlinks: args.follow_symlinks,
+        ..ScanOptions::default()
+    };
+    if let Some(t) = args.threads {
+        scan.threads = t.max(1);
+    }
+    let req = Request {
+        paths,
+        rules_dir: args.rules.clone(),
+        scan,
+        report: ReportOptions {
+            reveal: args.reveal_secrets,
+            fingerprint_key: args.fingerprint_key.as_ref().map(|k| k.as_bytes().to_vec()),
+            now: None,
+        },
+    };
+    if let Some(t) = args.threads {
+        // A global pool sized to --threads for every rayon-parallel input.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build_global();
+    }
+    let progress = Arc::new(Progress::default());
+    let done = Arc::new(AtomicBool::new(false));
+    let ticker = spawn_progress(progress.clone(), done.clone());
+    let result = blastradius::scan_paths(&req, progress);
+    done.store(true, Ordering::Relaxed);
+    if let Some(t) = ticker {
+        let _ = t.join();
+    }
+    let report = result?;
+    emit(&report, &args)?;
+    for w in report.warnings.iter().take(20) {
+        eprintln!("blastradius: warning: {w}");
+    }
+    if report.warnings.len() > 20 {
+        eprintln!("blastradius: warning: … and {} more (see the json report)", report.warnings.len() - 20);
+    }
+    Ok(exit_code(&report, args.fail_on))
+}
+
+fn exit_code(report: &Report, fail_on: Level) -> u8 {
+    if report.count_at_least(fail_on) > 0 {
+        1
+    } else if !report.warnings.is_empty() {
+        3
+    } else {
+        0
+    }
+}
+
+fn emit(report: &Report, args: &ScanArgs) -> Result<(), Error> {
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let mut sink: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| Error(format!("{}: cannot create: {e}", p.display())))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let res = match args.format {
+        Format::Human => {
+            let color = to_terminal && !args.no_color && std::env::var_os("NO_COLOR").is_none();
+            report::human::write(report, &report::human::Style { color }, &mut sink)
+        }
+        Format::Json => report::json::write_json(report, &mut sink),
+        Format::Jsonl => report::json::write_jsonl(report, &mut sink),
+    };
+    res.and_then(|_| sink.flush()).map_err(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Error("output closed early".into()),
+        _ => Error(format!("cannot write report: {e}")),
+    })
+}
+
+/// A progress line on stderr when it is a terminal and the scan takes over a second.
+fn spawn_progress(p: Arc<Progress>, done: Arc<AtomicBool>) -> Option<std::thread::JoinHandle<()>> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    Some(std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let mut shown = false;
+        while !done.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+            if start.elapsed() < Duration::from_secs(1) {
+                continue;
+            }
+            let files = p.files.load(Ordering::Relaxed);
+            let mb = p.bytes.load(Ordering::Relaxed) as f64 / 1e6;
+            eprint!("\rscanning… {files} files, {mb:.0} MB");
+            shown = true;
+        }
+        if shown {
+            eprint!("\r\x1b[K");
+        }
+    }))
+}

@@ -1,0 +1,183 @@
+//! Shared false-positive defences applied to every candidate secret.
+//!
+//! These generalise instead of special-casing a rule: a value that is a template, an
+//! environment lookup, a documented example or a human-typed placeholder is not a secret
+//! whatever rule matched it. Each check is cheap and runs only on regex matches, never on
+//! the whole input.
+
+/// Shannon entropy in bits per byte.
+pub fn entropy(s: &[u8]) -> f64 {
+    if s.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in s {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Words that mark a value as a placeholder or documentation example when they appear
+/// inside it (case-insensitive).
+const PLACEHOLDER_WORDS: &[&[u8]] = &[
+    b"example",
+    b"changeme",
+    b"change_me",
+    b"change-me",
+    b"placeholder",
+    b"dummy",
+    b"redacted",
+    b"your_",
+    b"your-",
+    b"yourtoken",
+    b"yourkey",
+    b"yourpassword",
+    b"yoursecret",
+    b"insert",
+    b"replace_",
+    b"replaceme",
+    b"notarealkey",
+    b"not_a_real",
+    b"fake_",
+    b"sample_",
+    b"todo",
+    b"xxxx",
+    b"****",
+    b"....",
+    b"\xe2\x80\xa6", // … (an already-redacted value)
+    b"abcdefgh",
+    b"12345678",
+    b"0123456789",
+    b"qwerty",
+];
+
+/// Templating and lookup syntax that means the value is filled in elsewhere.
+const TEMPLATE_MARKERS: &[&[u8]] = &[
+    b"${",
+    b"{{",
+    b"}}",
+    b"$(",
+    b"%(",
+    b"<%",
+    b"#{",
+    b"process.env",
+    b"os.environ",
+    b"getenv",
+    b"env(",
+    b"env.",
+    b"secrets.",
+];
+
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len() && hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// True when `secret` is a placeholder, template, lookup, or a trivially structured value.
+/// `before` is the byte immediately preceding the secret (if any): a `$` or `%` there means
+/// a variable reference such as `$TOKEN` or `%TOKEN%`.
+pub fn is_placeholder(secret: &[u8], before: Option<u8>) -> bool {
+    if secret.is_empty() {
+        return true;
+    }
+    if matches!(before, Some(b'$') | Some(b'%')) {
+        return true;
+    }
+    // <your-token>, [TOKEN], {token}
+    let (first, last) = (secret[0], secret[secret.len() - 1]);
+    if matches!((first, last), (b'<', b'>') | (b'[', b']') | (b'{', b'}')) {
+        return true;
+    }
+    if secret.starts_with(b"$") || secret.starts_with(b"%") && secret.ends_with(b"%") {
+        return true;
+    }
+    if TEMPLATE_MARKERS.iter().any(|m| contains_ci(secret, m)) {
+        return true;
+    }
+    if PLACEHOLDER_WORDS.iter().any(|w| contains_ci(secret, w)) {
+        return true;
+    }
+    // One character repeated over most of the value (aaaaaaaa, 00000000).
+    let mut counts = [0usize; 256];
+    for &b in secret {
+        counts[b.to_ascii_lowercase() as usize] += 1;
+    }
+    let max = counts.iter().copied().max().unwrap_or(0);
+    if secret.len() >= 8 && max * 10 >= secret.len() * 6 {
+        return true;
+    }
+    false
+}
+
+/// The part of a token after its structural prefix (`ghp_`, `sk_live_`, `xoxb-`), used for
+/// placeholder checks so that a prefix word such as `sample` in a provider prefix does not
+/// count, and for entropy so that a fixed prefix does not inflate it.
+pub fn strip_prefix(secret: &[u8]) -> &[u8] {
+    let head = &secret[..secret.len().min(16)];
+    match head.iter().rposition(|&b| b == b'_' || b == b'-') {
+        Some(i) if i + 1 < secret.len() && secret.len() - i > 12 => &secret[i + 1..],
+        _ => secret,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_values() {
+        assert_eq!(entropy(b""), 0.0);
+        assert_eq!(entropy(b"aaaa"), 0.0);
+        assert!((entropy(b"abcd") - 2.0).abs() < 1e-9);
+        assert!(entropy(b"eG0Wx8Kvx2AZwpClk7jx2qzhdrENXs2t5pZJ") > 4.0);
+    }
+
+    #[test]
+    fn placeholders() {
+        for p in [
+            &b"xxxxxxxxxxxxxxxxxxxx"[..],
+            b"<your-token>",
+            b"${GITHUB_TOKEN}",
+            b"{{ secrets.TOKEN }}",
+            b"AKIAIOSFODNN7EXAMPLE",
+            b"changeme",
+            b"********",
+            b"0000000000000000",
+            b"abcdefghijklmnop",
+            b"1234567890123456",
+            b"sk_live_\xe2\x80\xa6",
+            b"$TOKEN",
+            b"%TOKEN%",
+            b"process.env.TOKEN",
+        ] {
+            assert!(is_placeholder(p, None), "{}", String::from_utf8_lossy(p));
+        }
+        for real in [&b"eG0Wx8Kvx2AZwpClk7jx2qzhdrENXs2t5pZJ"[..], b"Tr0ub4dor&3", b"9f86d081884c7d65"] {
+            assert!(!is_placeholder(real, None), "{}", String::from_utf8_lossy(real));
+        }
+        assert!(is_placeholder(b"TOKEN", Some(b'$')));
+    }
+
+    #[test]
+    fn prefix_stripping() {
+        assert_eq!(strip_prefix(b"ghp_eG0Wx8Kvx2AZwpClk7jx2q"), b"eG0Wx8Kvx2AZwpClk7jx2q");
+        assert_eq!(strip_prefix(b"short_x"), b"short_x");
+        assert_eq!(strip_prefix(b"nodelimiterhere"), b"nodelimiterhere");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn filters_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..100), b in proptest::option::of(proptest::num::u8::ANY)) {
+            let _ = is_placeholder(&bytes, b);
+            let _ = entropy(&bytes);
+            let _ = strip_prefix(&bytes);
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! The matching engine: one keyword automaton, regexes only in windows around its hits.
+//!
+//! Running 200 regexes over every byte would cost 200 passes; instead one Aho-Corasick pass
+//! over the buffer finds every rule keyword (ASCII case-insensitive), and a rule's regex runs
+//! only inside the window its keyword hits open (`lookbehind` bytes before, `window` after,
+//! merged when they overlap). Keywords are chosen rare (`ghp_`, `xoxb-`, `AKIA`), so most
+//! buffers run no regex at all. The compiled engine is immutable and shared by all threads;
+//! regexes compile lazily on first use, so a pre-commit scan of one file compiles only the
+//! rules whose keywords occur in it.
+
+pub mod filter;
+
+use crate::rules::{Rule, RuleSet};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+/// A candidate that passed the regex, the filters and the validator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMatch {
+    /// Index of the rule in the engine's rule set.
+    pub rule: usize,
+    /// Byte range of the secret in the scanned buffer.
+    pub secret: Range<usize>,
+    /// Byte range of the whole regex match.
+    pub whole: Range<usize>,
+    /// The rule has a checksum/structure validator and it held.
+    pub validated: bool,
+}
+
+struct CompiledRule {
+    rule: Rule,
+    regex: OnceLock<Result<Regex, String>>,
+}
+
+impl CompiledRule {
+    fn regex(&self) -> Result<&Regex, &str> {
+        self.regex
+            .get_or_init(|| compile(&self.rule))
+            .as_ref()
+            .map_err(|e| e.as_str())
+    }
+}
+
+fn compile(rule: &Rule) -> Result<Regex, String> {
+    let re = regex::bytes::RegexBuilder::new(&rule.pattern)
+        .size_limit(32 << 20)
+        .dfa_size_limit(16 << 20)
+        .build()
+        .map_err(|e| format!("rule {}: bad pattern: {e}", rule.id))?;
+    if re.capture_names().flatten().all(|n| n != "secret") {
+        return Err(format!("rule {}: pattern has no 'secret' group", rule.id));
+    }
+    Ok(re)
+}
+
+/// The compiled, shareable matcher.
+pub struct Engine {
+    rules: Vec<CompiledRule>,
+    automaton: AhoCorasick,
+    /// Keyword pattern id → rules that use it.
+    keyword_rules: Vec<Vec<usize>>,
+}
+
+/// Per-thread scratch space, reused across buffers to avoid allocation per file.
+#[derive(Default)]
+pub struct Scratch {
+    windows: Vec<Vec<Range<usize>>>,
+    touched: Vec<usize>,
+    candidates: Vec<RawMatch>,
+}
+
+/// How far past a window's end we keep reading while we are inside a word, so that `\b`
+/// at a pattern's end sees the real next byte rather than the window edge.
+const WORD_EXTENSION: usize = 512;
+
+impl Engine {
+    /// Builds the automaton over every rule's keywords. Regexes compile lazily.
+    pub fn new(set: &RuleSet) -> Result<Engine, String> {
+        let mut keywords: Vec<Vec<u8>> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        for (i, rule) in set.rules().iter().enumerate() {
+            for kw in &rule.keywords {
+                let kw = kw.as_bytes().to_ascii_lowercase();
+                match keywords.iter().position(|k| *k == kw) {
+                    Some(p) => {
+                        if !keyword_rules[p].contains(&i) {
+                            keyword_rules[p].push(i);
+                        }
+                    }
+                    None => {
+                        keywords.push(kw);
+                        keyword_rules.push(vec![i]);
+                    }
+                }
+            }
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .map_err(|e| format!("cannot build keyword automaton: {e}"))?;
+        let rules = set
+            .rules()
+            .iter()
+            .map(|r| CompiledRule { rule: r.clone(), regex: OnceLock::new() })
+            .collect();
+        Ok(Engine { rules, automaton, keyword_rules })
+    }
+
+    pub fn rule(&self, idx: usize) -> &Rule {
+        &self.rules[idx].rule
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Compiles every regex now; returns the first error. Used when loading user rules and
+    /// by the test suite, so a broken pattern is reported up front rather than mid-scan.
+    pub fn compile_all(&self) -> Result<(), String> {
+        for r in &self.rules {
+            r.regex().map_err(str::to_string)?;
+        }
+        Ok(())
+    }
+
+    /// Finds every secret in `hay`. Matches are sorted by position and do not overlap.
+    pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<RawMatch> {
+        let mut out = Vec::new();
+        self.scan_into(hay, scratch, &mut out);
+        out
+    }
+
+    /// Like [`Engine::scan`], appending to `out`.
+    pub fn scan_into(&self, hay: &[u8], scratch: &mut Scratch, out: &mut Vec<RawMatch>) {
+        if scratch.windows.len() < self.rules.len() {
+            scratch.windows.resize_with(self.rules.len(), Vec::new);
+        }
+        scratch.touched.clear();
+        scratch.candidates.clear();
+
+        // 1. One pass of the keyword automaton; open (and merge) windows per rule.
+        for m in self.automaton.find_overlapping_iter(hay) {
+            for &ri in &self.keyword_rules[m.pattern().as_usize()] {
+                let rule = &self.rules[ri].rule;
+                let start = m.start().saturating_sub(rule.lookbehind());
+                let end = m.end().saturating_add(rule.window()).min(hay.len());
+                let wins = &mut scratch.windows[ri];
+                match wins.last_mut() {
+                    Some(last) if start <= last.end && start >= last.start => {
+                        last.end = last.end.max(end);
+                    }
+                    _ => {
+                        if wins.is_empty() {
+                            scratch.touched.push(ri);
+                        }
+                        wins.push(start..end);
+                    }
+                }
+            }
+        }
+
+        // 2. Each touched rule's regex, inside its merged windows only.
+        for &ri in &scratch.touched {
+            let wins = std::mem::take(&mut scratch.windows[ri]);
+            let merged = merge(wins);
+            let cr = &self.rules[ri];
+            if let Ok(re) = cr.regex() {
+                for w in &merged {
+                    self.run_window(ri, re, hay, w.clone(), &mut scratch.candidates);
+                }
+            }
+            let mut reuse = merged;
+            reuse.clear();
+            scratch.windows[ri] = reuse;
+        }
+
+        // 3. Resolve overlaps between rules.
+        resolve_overlaps(&mut scratch.candidates, &self.rules, out);
+    }
+
+    fn run_window(&self, ri: usize, re: &Regex, hay: &[u8], w: Range<usize>, cands: &mut Vec<RawMatch>) {
+        let rule = &self.rules[ri].rule;
+        let mut end = w.end;
+        let limit = end.saturating_add(WORD_EXTENSION).min(hay.len());
+        while end < limit && is_word_byte(hay[end]) {
+            end += 1;
+        }
+        let hay_w = &hay[..end];
+        let mut at = w.start;
+        while at <= end {
+            let Some(caps) = re.captures_at(hay_w, at) else { break };
+            let Some(whole) = caps.get(0) else { break };
+            at = if whole.end() > whole.start() { whole.end() } else { whole.end() + 1 };
+            let Some(sec) = caps.name("secret") else { continue };
+            let secret = &hay[sec.range()];
+            let before = sec.start().checked_sub(1).map(|i| hay[i]);
+            if filter::is_placeholder(secret, before) {
+                continue;
+            }
+            if let Some(min) = rule.min_entropy {
+                if filter::entropy(filter::strip_prefix(secret)) < min {
+                    continue;
+                }
+            }
+            let validated = match rule.validator {
+                Some(v) if !v.check(secret) => continue,
+                Some(_) => true,
+                None => false,
+            };
+            cands.push(RawMatch { rule: ri, secret: sec.range(), whole: whole.range(), validated });
+        }
+    }
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn merge(mut wins: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    wins.sort_unstable_by_key(|w| w.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(wins.len());
+    for w in wins {
+        match out.last_mut() {
+            Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
+            _ => out.push(w),
+        }
+    }
+    out
+}
+
+/// Keeps, among candidates whose secrets overlap, the best one: a specific rule beats a
+/// generic one, then the longer secret, then a validated match, then the earlier rule.
+/// Identical matches from the same rule (found in two windows) collapse to one.
+fn resolve_overlaps(cands: &mut Vec<RawMatch>, rules: &[CompiledRule], out: &mut Vec<RawMatch>) {
+    if cands.is_empty() {
+        return;
+    }
+    let rank = |m: &RawMatch| {
+        let r = &rules[m.rule].rule;
+        (!r.generic, m.secret.len(), m.validated, std::cmp::Reverse(m.rule))
+    };
+    // Best first, so a greedy sweep keeps the best of each overlapping cluster.
+    cands.sort_unstable_by(|a, b| rank(b).cmp(&rank(a)).then(a.secret.start.cmp(&b.secret.start)));
+    let mut kept: Vec<RawMatch> = Vec::new();
+    for c in cands.drain(..) {
+        let overlaps = kept
+            .iter()
+            .any(|k| k.secret.start < c.secret.end && c.secret.start < k.secret.end);
+        if !overlaps {
+            kept.push(c);
+        }
+    }
+    kept.sort_unstable_by_key(|m| (m.secret.start, m.rule));
+    out.extend(kept);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(extra: &str) -> RuleSet {
+        let mut s = RuleSet::default();
+        s.add_file("t.toml", extra).unwrap();
+        s
+    }
+
+    const TWO_RULES: &str = r#"
+provider = "T"
+[[rule]]
+id = "t.specific"
+name = "n"
+kind = "k"
+description = "d"
+keywords = ["tok_"]
+pattern = '\b(?P<secret>tok_[a-z0-9]{10})\b'
+scope = "fixed-broad"
+lifetime = "never"
+lifetime_default = "x"
+mints = false
+reach = ["chat"]
+revoke = "r"
+
+[[rule]]
+id = "t.generic"
+name = "n"
+kind = "k"
+description = "d"
+keywords = ["secret"]
+generic = true
+pattern = 'secret\s*=\s*(?P<secret>[a-z0-9_]{8,})'
+scope = "fixed-broad"
+lifetime = "never"
+lifetime_default = "x"
+mints = false
+reach = ["chat"]
+revoke = "r"
+"#;
+
+    #[test]
+    fn specific_beats_generic_and_windows_merge() {
+        let e = Engine::new(&set(TWO_RULES)).unwrap();
+        let mut s = Scratch::default();
+        let hay = b"secret = tok_a1b2c3d4e5\nTOK_ tok_z9y8x7w6v5 secret=qwpoeiruty12";
+        let ms = e.scan(hay, &mut s);
+        let ids: Vec<_> = ms.iter().map(|m| e.rule(m.rule).id.as_str()).collect();
+        assert_eq!(ids, ["t.specific", "t.specific", "t.generic"]);
+        assert_eq!(&hay[ms[0].secret.clone()], b"tok_a1b2c3d4e5");
+    }
+
+    #[test]
+    fn word_boundary_at_window_edge() {
+        let e = Engine::new(&set(TWO_RULES)).unwrap();
+        let mut s = Scratch::default();
+        // The keyword hit's window (256 bytes) ends inside a long word: no false match.
+        let mut hay = b"tok_".to_vec();
+        hay.extend(std::iter::repeat_n(b'a', 300));
+        assert!(e.scan(&hay, &mut s).is_empty());
+    }
+
+    #[test]
+    fn dense_keywords_stay_linear_and_find_nothing() {
+        let e = Engine::new(&set(TWO_RULES)).unwrap();
+        let mut s = Scratch::default();
+        let hay = b"secret=".repeat(100_000);
+        assert!(e.scan(&hay, &mut s).is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn engine_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2000)) {
+            let e = Engine::new(&RuleSet::embedded().unwrap()).unwrap();
+            let mut s = Scratch::default();
+            for m in e.scan(&bytes, &mut s) {
+                proptest::prop_assert!(m.secret.end <= bytes.len());
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The data that flows between stages: inputs produce [`Finding`]s (a secret at a
+//! [`Location`]), enrichment groups them by value and scores them, reporting prints them.
+//! Findings carry the raw secret in memory only; nothing here serialises it.
+
+use serde::Serialize;
+
+/// Where a secret was found. `path` is the display path: relative to the scan root for
+/// files, the tree path for git blobs, `outer!inner` for archive members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub path: String,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, counted in Unicode code points.
+    pub column: usize,
+    pub end_line: usize,
+    /// 1-based, exclusive: the column just after the secret's last character.
+    pub end_column: usize,
+    /// The line holding the secret, with every secret on it redacted.
+    pub snippet: String,
+    /// Index of the scan root (first PATH argument is 0) this location belongs to.
+    #[serde(skip)]
+    pub root: usize,
+    /// Display name of the scan root (for sprawl across repositories).
+    pub root_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitOrigin>,
+    /// Decoding chain that revealed the secret (e.g. ["base64"]), empty when literal.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decoded: Vec<String>,
+}
+
+/// Provenance of a finding from git history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GitOrigin {
+    /// The commit that introduced the blob at this path (first in history order).
+    pub commit: String,
+    pub author: String,
+    /// Commit time, seconds since the Unix epoch.
+    pub timestamp: i64,
+    /// RFC 3339 form of `timestamp` (UTC).
+    pub date: String,
+    /// Whether the secret is still present at HEAD (anywhere in HEAD's tree).
+    pub at_head: bool,
+    /// Number of commits/refs whose trees contain this blob at some path (sprawl in history).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+}
+
+/// One secret at one location, as produced by an input.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Index of the rule in the engine's rule set.
+    pub rule: usize,
+    pub secret: Vec<u8>,
+    /// The full regex match (secret plus its context), for decoders that need context such
+    /// as a service-account JSON around its private key. Capped in length.
+    pub context: Vec<u8>,
+    pub validated: bool,
+    pub location: Location,
+}
+
+/// Something that kept part of the input from being scanned. Never aborts a scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Counters for the report's `stats`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    pub blobs_scanned: u64,
+    pub commits_walked: u64,
+    pub skipped_binary: u64,
+    pub skipped_too_large: u64,
+    /// Paths skipped for size (capped at 100 entries; the count above is exact).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_too_large_paths: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+impl Stats {
+    pub fn merge(&mut self, o: &Stats) {
+        self.files_scanned += o.files_scanned;
+        self.bytes_scanned += o.bytes_scanned;
+        self.blobs_scanned += o.blobs_scanned;
+        self.commits_walked += o.commits_walked;
+        self.skipped_binary += o.skipped_binary;
+        self.skipped_too_large += o.skipped_too_large;
+        for p in &o.skipped_too_large_paths {
+            if self.skipped_too_large_paths.len() < 100 {
+                self.skipped_too_large_paths.push(p.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! The report model: findings grouped by secret value, scored, ranked.
+//!
+//! One leaked value is one thing to revoke, wherever it appears, so the unit of the report is
+//! the *group* (a value, its locations, its blast radius), not the match. The value itself is
+//! never stored in a report: groups carry a redacted form and a fingerprint (SHA-256, or
+//! HMAC-SHA-256 under a user key so a published baseline cannot be used to test guesses),
+//! unless the user asks for `--reveal-secrets`.
+
+pub mod human;
+pub mod json;
+
+
+use crate::blast::{self, Blast, Level};
+use crate::introspect;
+use crate::matcher::Engine;
+use crate::model::{Finding, Location, Stats, Warning};
+use hmac::{KeyInit, Mac};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+/// Shows a secret's structural prefix and a couple of characters, then its length:
+/// `ghp_eG…(40)`. Short values show nothing but their length.
+pub fn redact(secret: &[u8]) -> String {
+    let s = String::from_utf8_lossy(secret);
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len();
+    if n < 12 {
+        return format!("…({n})");
+    }
+    let prefix = crate::matcher::filter::strip_prefix(secret);
+    let prefix_chars = String::from_utf8_lossy(&secret[..secret.len() - prefix.len()]).chars().count();
+    // Never show more than a fifth of the value beyond a structural prefix, at most 2 chars.
+    let show = prefix_chars + ((n - prefix_chars) / 10).min(2);
+    let shown: String = chars[..show.min(n / 2)].iter().collect();
+    format!("{shown}…({n})")
+}
+
+/// Hex SHA-256 of the value, or HMAC-SHA-256 when a key is given.
+pub fn fingerprint(secret: &[u8], key: Option<&[u8]>) -> String {
+    let bytes: Vec<u8> = match key {
+        Some(k) => match <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(k) {
+            Ok(mut mac) => {
+                mac.update(secret);
+                mac.finalize().into_bytes().to_vec()
+            }
+            Err(_) => Sha256::digest(secret).to_vec(),
+        },
+        None => Sha256::digest(secret).to_vec(),
+    };
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// RFC 3339 UTC timestamp for seconds since the epoch (civil-from-days, no time crate).
+pub fn rfc3339(ts: i64) -> String {
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+/// One secret value: what it is, how bad, where.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub fingerprint: String,
+    pub rule: String,
+    pub name: String,
+    pub provider: String,
+    pub kind: String,
+    /// Redacted unless `--reveal-secrets`.
+    pub secret: String,
+    pub confidence: crate::rules::Confidence,
+    pub validated: bool,
+    pub blast: Blast,
+    pub nhi: Vec<&'static str>,
+    pub cwe: Vec<&'static str>,
+    pub remediation: String,
+    /// Other parts of the same credential found next to it (e.g. AWS key id + secret).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub companions: Vec<Companion>,
+    pub locations: Vec<Location>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Companion {
+    pub rule: String,
+    pub fingerprint: String,
+    pub secret: String,
+}
+
+/// Counts of findings that suppression removed, by mechanism.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Suppressed {
+    pub inline: u64,
+    pub baseline: u64,
+    pub config: u64,
+}
+
+impl Suppressed {
+    pub fn total(&self) -> u64 {
+        self.inline + self.baseline + self.config
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+/// The whole result of a scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub tool: Tool,
+    /// `sha256` or `hmac-sha256`.
+    pub fingerprint_kind: &'static str,
+    pub stats: Stats,
+    pub summary: BTreeMap<&'static str, usize>,
+    pub suppressed: Suppressed,
+    pub warnings: Vec<Warning>,
+    pub groups: Vec<Group>,
+}
+
+/// How to build a report.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    pub reveal: bool,
+    pub fingerprint_key: Option<Vec<u8>>,
+    /// Seconds since the epoch (`None`: now).
+    pub now: Option<i64>,
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Lines within which parts of one credential (key id + secret) are paired.
+const COMPANION_LINES: usize = 5;
+
+/// Groups findings by value, introspects and scores each group, and ranks them.
+pub fn build(
+    engine: &Engine,
+    findings: Vec<Finding>,
+    warnings: Vec<Warning>,
+    stats: Stats,
+    suppressed: Suppressed,
+    opts: &ReportOptions,
+) -> Report {
+    let now = opts.now.unwrap_or_else(now_secs);
+    let key = opts.fingerprint_key.as_deref();
+
+    // Group by value; keep the best rule seen for it (a specific rule over a generic one).
+    let mut by_value: HashMap<Vec<u8>, Vec<Finding>> = HashMap::new();
+    for f in findings {
+        by_value.entry(f.secret.clone()).or_default().push(f);
+    }
+
+    // Index of (root, path, line) → (rule, value) for companion pairing.
+    let mut near: HashMap<(usize, &str), Vec<(usize, usize, &[u8])>> = HashMap::new();
+    for (value, fs) in &by_value {
+        for f in fs {
+            near.entry((f.location.root, f.location.path.as_str()))
+                .or_default()
+                .push((f.location.line, f.rule, value.as_slice()));
+        }
+    }
+
+    let mut groups: Vec<Group> = Vec::with_capacity(by_value.len());
+    for (value, mut fs) in by_value.iter().map(|(v, f)| (v, f.clone())) {
+        let best = fs
+            .iter()
+            .max_by_key(|f| {
+                let r = engine.rule(f.rule);
+                (!r.generic, f.validated, std::cmp::Reverse(f.rule))
+            })
+            .map(|f| f.rule)
+            .unwrap_or(0);
+        let rule = engine.rule(best);
+        let validated = fs.iter().any(|f| f.validated && f.rule == best);
+        fs.sort_by(|a, b| {
+            (a.location.root, &a.location.path, a.location.line, a.location.column)
+                .cmp(&(b.location.root, &b.location.path, b.location.line, b.location.column))
+        });
+        fs.dedup_by(|a, b| {
+            a.location.root == b.location.root
+                && a.location.path == b.location.path
+                && a.location.line == b.location.line
+                && a.location.column == b.location.column
+                && a.location.git.as_ref().map(|g| &g.commit) == b.location.git.as_ref().map(|g| &g.commit)
+        });
+
+        // Introspection: the secret, or the whole match when the decoder needs context.
+        let facts = match &rule.introspect {
+            Some(d) => {
+                let f = fs.iter().find(|f| f.rule == best).unwrap_or(&fs[0]);
+                let secret = String::from_utf8_lossy(&f.secret);
+                let mut facts = introspect::introspect(d, &secret);
+                if facts.is_empty() {
+                    facts = introspect::introspect(d, &String::from_utf8_lossy(&f.context));
+                }
+                facts
+            }
+            None => introspect::Facts::default(),
+        };
+
+        // Companions: other parts of one credential within a few lines.
+        let mut companions: Vec<Companion> = Vec::new();
+        if !rule.companions.is_empty() {
+            for f in &fs {
+                let Some(list) = near.get(&(f.location.root, f.location.path.as_str())) else { continue };
+                for &(line, ri, other) in list {
+                    let other_rule = engine.rule(ri);
+                    if rule.companions.contains(&other_rule.id)
+                        && line.abs_diff(f.location.line) <= COMPANION_LINES
+                        && other != value.as_slice()
+                        && !companions.iter().any(|c| c.rule == other_rule.id)
+                    {
+                        companions.push(Companion {
+                            rule: other_rule.id.clone(),
+                            fingerprint: fingerprint(other, key),
+                            secret: show(other, opts.reveal),
+                        });
+                    }
+                }
+            }
+        }
+        let companion_names: Vec<String> = companions
+            .iter()
+            .map(|c| engine_rule_name(engine, &c.rule))
+            .collect();
+
+        let locations: Vec<Location> = fs.into_iter().map(|f| f.location).collect();
+        let blast = blast::assess(&blast::Input {
+            rule,
+            facts: &facts,
+            locations: &locations,
+            validated,
+            companions: &companion_names,
+            now,
+        });
+        let nhi = blast::nhi_ids(rule, &blast, &locations);
+        groups.push(Group {
+            fingerprint: fingerprint(value, key),
+            rule: rule.id.clone(),
+            name: facts.kind.clone().unwrap_or_else(|| rule.name.clone()),
+            provider: rule.provider.clone(),
+            kind: rule.kind.clone(),
+            secret: show(value, opts.reveal),
+            confidence: rule.confidence,
+            validated,
+            nhi,
+            cwe: blast::cwe_ids(rule),
+            remediation: rule.revoke.clone(),
+            blast,
+            companions,
+            locations,
+        });
+    }
+
+    groups.sort_by(|a, b| {
+        b.blast
+            .score
+            .total_cmp(&a.blast.score)
+            .then(b.locations.len().cmp(&a.locations.len()))
+            .then(a.rule.cmp(&b.rule))
+            .then(a.fingerprint.cmp(&b.fingerprint))
+    });
+    let mut summary = BTreeMap::new();
+    for l in [Level::Critical, Level::High, Level::Medium, Level::Low] {
+        summary.insert(l.as_str(), groups.iter().filter(|g| g.blast.level == l).count());
+    }
+    Report {
+        tool: Tool { name: "blastradius", version: env!("CARGO_PKG_VERSION") },
+        fingerprint_kind: if key.is_some() { "hmac-sha256" } else { "sha256" },
+        stats,
+        summary,
+        suppressed,
+        warnings,
+        groups,
+    }
+}
+
+fn engine_rule_name(engine: &Engine, id: &str) -> String {
+    (0..engine.rule_count())
+        .map(|i| engine.rule(i))
+        .find(|r| r.id == id)
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| id.to_string())
+}
+
+fn show(secret: &[u8], reveal: bool) -> String {
+    if reveal { String::from_utf8_lossy(secret).into_owned() } else { redact(secret) }
+}
+
+impl Report {
+    /// Groups at or above `level`.
+    pub fn count_at_least(&self, level: Level) -> usize {
+        self.groups.iter().filter(|g| g.blast.level >= level).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_the_body() {
+        assert_eq!(redact(b"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"), "ghp_eG…(40)");
+        assert_eq!(redact(b"hunter2"), "…(7)");
+        let r = redact(b"Tr0ub4dor&3xyzzy");
+        assert!(r.ends_with("…(16)") && r.chars().count() <= 8, "{r}");
+        assert_eq!(redact("pässwörd-ünïcode-long".as_bytes()).chars().last(), Some(')'));
+    }
+
+    #[test]
+    fn fingerprints() {
+        let plain = fingerprint(b"abc", None);
+        assert_eq!(plain, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let keyed = fingerprint(b"abc", Some(b"k"));
+        assert_ne!(plain, keyed);
+        assert_eq!(keyed.len(), 64);
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}
