@@ -1,0 +1,70 @@
+//! No output format, stream or written file carries a full secret unless --reveal-secrets.
+
+mod common;
+use common::*;
+
+const FORMATS: &[&str] = &["human", "json", "jsonl"];
+
+fn tree() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    write_tree(
+        t.path(),
+        &[
+            (".env", &format!("GITHUB_TOKEN={GHP_A}\nOTHER={GHP_B} {GHS_A}\n")),
+            (".github/workflows/ci.yml", &format!("env:\n  TOKEN: {GHP_A}\n  O: {GHO_A}\n")),
+        ],
+    );
+    t
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for tok in [GHP_A, GHP_B, GHS_A, GHO_A] {
+        assert!(!text.contains(tok), "{what} leaks {tok}");
+        // Nor the part after the prefix (a redaction bug could drop only the prefix).
+        assert!(!text.contains(&tok[8..]), "{what} leaks the body of {tok}");
+    }
+}
+
+#[test]
+fn no_format_prints_a_full_secret_by_default() {
+    let t = tree();
+    for f in FORMATS {
+        let o = run(t.path(), &["scan", "--format", f]);
+        assert_eq!(code(&o), 1);
+        assert_clean(&format!("{f} stdout"), &stdout(&o));
+        assert_clean(&format!("{f} stderr"), &stderr(&o));
+        let out = t.path().join(format!("report.{f}"));
+        let o = run(t.path(), &["scan", "--format", f, "--output", out.to_str().unwrap(), ".env", ".github"]);
+        assert_eq!(code(&o), 1);
+        assert_clean(&format!("{f} file"), &std::fs::read_to_string(&out).unwrap());
+        std::fs::remove_file(out).unwrap();
+    }
+}
+
+#[test]
+fn reveal_secrets_shows_them() {
+    let t = tree();
+    for f in FORMATS {
+        let o = run(t.path(), &["scan", "--format", f, "--reveal-secrets"]);
+        let out = stdout(&o);
+        assert!(out.contains(GHP_A) && out.contains(GHO_A), "{f} with --reveal-secrets: {out}");
+    }
+}
+
+#[test]
+fn keyed_fingerprints_differ_from_plain_sha256() {
+    let t = tree();
+    let (plain, _) = scan_json(t.path(), &[]);
+    let (keyed, _) = scan_json(t.path(), &["--fingerprint-key", "team-secret"]);
+    assert_eq!(keyed["fingerprint_kind"], "hmac-sha256");
+    assert_eq!(plain["fingerprint_kind"], "sha256");
+    let fp = |v: &serde_json::Value| {
+        let mut f: Vec<String> =
+            v["groups"].as_array().unwrap().iter().map(|g| g["fingerprint"].as_str().unwrap().to_string()).collect();
+        f.sort();
+        f
+    };
+    assert_ne!(fp(&plain), fp(&keyed));
+    // The key itself never appears in the output.
+    assert!(!keyed.to_string().contains("team-secret"));
+}
