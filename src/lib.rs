@@ -15,6 +15,7 @@ pub mod model;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod suppress;
 
 use input::fs::Root;
 use matcher::Engine;
@@ -37,18 +38,34 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Which input feeds the engine.
+#[derive(Debug, Clone, Default)]
+pub enum Mode {
+    /// Directories and files.
+    #[default]
+    Dir,
+    /// Every blob in the history of each repository path.
+    Git(input::git::GitOptions),
+    /// The staged change of the repository containing the (single) path.
+    Staged,
+}
+
 /// What to scan and how.
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     pub paths: Vec<PathBuf>,
+    pub mode: Mode,
     /// Extra rules directory (`--rules`).
     pub rules_dir: Option<PathBuf>,
+    /// `--config FILE` (`.blastradius.toml` format).
+    pub config: Option<PathBuf>,
+    /// `--baseline FILE`.
+    pub baseline: Option<PathBuf>,
     pub scan: ScanOptions,
     pub report: ReportOptions,
 }
 
-/// Loads the embedded rules plus `--rules DIR`, compiling user rules eagerly so a broken
-/// pattern is reported before scanning.
+/// Loads the embedded rules plus `--rules DIR`.
 pub fn load_rules(dir: Option<&std::path::Path>) -> Result<RuleSet, Error> {
     let mut set = RuleSet::embedded().map_err(|e| Error(format!("embedded rules: {e}")))?;
     if let Some(d) = dir {
@@ -57,7 +74,8 @@ pub fn load_rules(dir: Option<&std::path::Path>) -> Result<RuleSet, Error> {
     Ok(set)
 }
 
-/// Builds the engine for a rule set.
+/// Builds the engine for a rule set; `eager` compiles every regex now (user rules), so a
+/// broken pattern is reported before scanning.
 pub fn build_engine(set: &RuleSet, eager: bool) -> Result<Engine, Error> {
     let engine = Engine::new(set).map_err(Error)?;
     if eager {
@@ -66,26 +84,93 @@ pub fn build_engine(set: &RuleSet, eager: bool) -> Result<Engine, Error> {
     Ok(engine)
 }
 
-/// Scans directories and files (the default mode).
-pub fn scan_paths(req: &Request, progress: Arc<Progress>) -> Result<Report, Error> {
+/// Runs a scan and builds its report.
+pub fn run(req: &Request, progress: Arc<Progress>) -> Result<Report, Error> {
     let started = Instant::now();
     for p in &req.paths {
         if std::fs::symlink_metadata(p).is_err() {
             return Err(Error(format!("{}: no such file or directory", p.display())));
         }
     }
-    let set = load_rules(req.rules_dir.as_deref())?;
+    let start = req
+        .paths
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+
+    // Suppression files: named on the command line, or the repository's own in --staged mode.
+    let staged_root = match req.mode {
+        Mode::Staged => Some(input::git::workdir_of(&start)?),
+        _ => None,
+    };
+    let own = |name: &str| {
+        staged_root
+            .as_ref()
+            .map(|r| r.join(name))
+            .filter(|p| p.is_file())
+    };
+    let config = match req.config.clone().or_else(|| own(".blastradius.toml")) {
+        Some(p) => Some(suppress::Config::load(&p)?),
+        None => None,
+    };
+    let baseline = match req
+        .baseline
+        .clone()
+        .or_else(|| own(".blastradius-baseline.json"))
+    {
+        Some(p) => Some(suppress::Baseline::load(&p)?),
+        None => None,
+    };
+    let suppressor = suppress::Suppressor::new(
+        config.as_ref(),
+        baseline.as_ref(),
+        req.report.fingerprint_key.as_deref(),
+    )?;
+
+    let mut set = load_rules(req.rules_dir.as_deref())?;
+    if let Some(c) = &config {
+        c.apply_rules(&mut set);
+    }
     let engine = Arc::new(build_engine(&set, req.rules_dir.is_some())?);
-    let scanner = Scanner::new(engine.clone(), ScanOptions { reveal: req.report.reveal, ..req.scan.clone() });
+    let scanner = Scanner::new(
+        engine.clone(),
+        ScanOptions {
+            reveal: req.report.reveal,
+            ..req.scan.clone()
+        },
+    );
     let roots: Vec<Root<'_>> = req
         .paths
         .iter()
         .enumerate()
-        .map(|(i, p)| Root { path: p.as_path(), index: i, name: p.display().to_string() })
+        .map(|(i, p)| Root {
+            path: p.as_path(),
+            index: i,
+            name: p.display().to_string(),
+        })
         .collect();
     let collector = Collector::new(progress);
-    input::fs::scan_roots(&scanner, &roots, &collector);
+    match &req.mode {
+        Mode::Dir => input::fs::scan_roots(&scanner, &roots, &collector),
+        Mode::Git(g) => {
+            for root in &roots {
+                input::git::scan_history(&scanner, root, g, &collector)?;
+            }
+        }
+        Mode::Staged => {
+            input::git::scan_staged(&scanner, &start, &collector)?;
+        }
+    }
     let (findings, warnings, mut stats) = collector.into_parts();
+    let mut suppressed = Suppressed::default();
+    let findings = suppressor.apply(findings, &mut suppressed);
     stats.elapsed_ms = started.elapsed().as_millis() as u64;
-    Ok(report::build(&engine, findings, warnings, stats, Suppressed::default(), &req.report))
+    Ok(report::build(
+        &engine,
+        findings,
+        warnings,
+        stats,
+        suppressed,
+        &req.report,
+    ))
 }

@@ -4,9 +4,11 @@
 //! 3 scan incomplete (some input unreadable) and no findings.
 
 use blastradius::blast::Level;
+use blastradius::input::git::GitOptions;
 use blastradius::report::{self, Report, ReportOptions};
 use blastradius::scan::{Progress, ScanOptions};
-use blastradius::{Error, Request};
+use blastradius::suppress::Baseline;
+use blastradius::{Error, Mode, Request};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -16,7 +18,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "blastradius", version, about = "Find leaked secrets and rank them by blast radius: which leak to revoke first, and why.")]
+#[command(
+    name = "blastradius",
+    version,
+    about = "Find leaked secrets and rank them by blast radius: which leak to revoke first, and why."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,8 +30,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Scan directories and files for secrets.
+    /// Scan directories and files, git history (--git) or the staged change (--staged).
     Scan(ScanArgs),
+    /// Write a baseline of the current findings (by secret fingerprint) for --baseline.
+    Baseline(ScanArgs),
     /// List the rules (embedded plus --rules DIR).
     Rules {
         /// Directory of extra rule files (*.toml); same ids override embedded rules.
@@ -42,13 +50,35 @@ enum Format {
     Human,
     Json,
     Jsonl,
+    Sarif,
 }
 
 #[derive(clap::Args)]
 struct ScanArgs {
-    /// Files or directories to scan (default: the current directory).
+    /// Files or directories to scan (default: the current directory); repositories with --git.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Scan every blob in the history of each repository PATH (each distinct blob once).
+    #[arg(long, conflicts_with = "staged")]
+    git: bool,
+    /// Only this branch or ref (repeatable; default: all local branches and tags). Needs --git.
+    #[arg(long, value_name = "REF", requires = "git")]
+    branch: Vec<String>,
+    /// Only commits not reachable from COMMIT. Needs --git.
+    #[arg(long, value_name = "COMMIT", requires = "git")]
+    since_commit: Option<String>,
+    /// Also scan remote-tracking refs. Needs --git.
+    #[arg(long, requires = "git")]
+    all_refs: bool,
+    /// Scan the staged change (index blobs, added lines only): for pre-commit hooks.
+    #[arg(long)]
+    staged: bool,
+    /// Suppress secrets whose fingerprints are in this baseline (from `blastradius baseline`).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Read suppression and rule settings from this file (.blastradius.toml format).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -62,7 +92,12 @@ struct ScanArgs {
     #[arg(long)]
     reveal_secrets: bool,
     /// Key for HMAC-SHA-256 fingerprints (or env BLASTRADIUS_FINGERPRINT_KEY).
-    #[arg(long, value_name = "KEY", env = "BLASTRADIUS_FINGERPRINT_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "BLASTRADIUS_FINGERPRINT_KEY",
+        hide_env_values = true
+    )]
     fingerprint_key: Option<String>,
     /// Directory of extra rule files (*.toml); same ids override embedded rules.
     #[arg(long, value_name = "DIR")]
@@ -112,6 +147,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
+        Command::Baseline(args) => write_baseline(args),
         Command::Rules { rules, json } => list_rules(rules, json),
     };
     match result {
@@ -134,13 +170,23 @@ fn list_rules(dir: Option<PathBuf>, json: bool) -> Result<u8, Error> {
         for r in set.rules() {
             writeln!(out, "{:<40} {:<14} {}", r.id, r.provider, r.name).map_err(io)?;
         }
-        writeln!(out, "{} rules from {} providers", set.len(), set.providers().len()).map_err(io)?;
+        writeln!(
+            out,
+            "{} rules from {} providers",
+            set.len(),
+            set.providers().len()
+        )
+        .map_err(io)?;
     }
     Ok(0)
 }
 
-fn run_scan(args: ScanArgs) -> Result<u8, Error> {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+fn request(args: &ScanArgs) -> Request {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
     let mut scan = ScanOptions {
         max_file_size: args.max_file_size,
         scan_binary: args.scan_binary,
@@ -151,37 +197,96 @@ fn run_scan(args: ScanArgs) -> Result<u8, Error> {
     if let Some(t) = args.threads {
         scan.threads = t.max(1);
     }
-    let req = Request {
+    let mode = if args.staged {
+        Mode::Staged
+    } else if args.git {
+        Mode::Git(GitOptions {
+            branches: args.branch.clone(),
+            since_commit: args.since_commit.clone(),
+            all_refs: args.all_refs,
+        })
+    } else {
+        Mode::Dir
+    };
+    Request {
         paths,
+        mode,
         rules_dir: args.rules.clone(),
+        config: args.config.clone(),
+        baseline: args.baseline.clone(),
         scan,
         report: ReportOptions {
             reveal: args.reveal_secrets,
-            fingerprint_key: args.fingerprint_key.as_ref().map(|k| k.as_bytes().to_vec()),
+            fingerprint_key: args
+                .fingerprint_key
+                .as_ref()
+                .filter(|k| !k.is_empty())
+                .map(|k| k.as_bytes().to_vec()),
             now: None,
         },
-    };
+    }
+}
+
+fn scan_with_progress(args: &ScanArgs) -> Result<Report, Error> {
+    let req = request(args);
     if let Some(t) = args.threads {
         // A global pool sized to --threads for every rayon-parallel input.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(t.max(1))
+            .build_global();
     }
     let progress = Arc::new(Progress::default());
     let done = Arc::new(AtomicBool::new(false));
     let ticker = spawn_progress(progress.clone(), done.clone());
-    let result = blastradius::scan_paths(&req, progress);
+    let result = blastradius::run(&req, progress);
     done.store(true, Ordering::Relaxed);
     if let Some(t) = ticker {
         let _ = t.join();
     }
-    let report = result?;
+    result
+}
+
+fn write_baseline(args: ScanArgs) -> Result<u8, Error> {
+    let report = scan_with_progress(&args)?;
+    let baseline = Baseline::from_report(&report);
+    let text = serde_json::to_string_pretty(&baseline).map_err(|e| Error(e.to_string()))? + "\n";
+    match &args.output {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| Error(format!("{}: cannot write: {e}", p.display())))?,
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|e| Error(format!("cannot write: {e}")))?,
+    }
+    eprintln!(
+        "blastradius: baseline of {} secrets",
+        baseline.secrets.len()
+    );
+    Ok(0)
+}
+
+fn run_scan(args: ScanArgs) -> Result<u8, Error> {
+    let report = scan_with_progress(&args)?;
     emit(&report, &args)?;
     for w in report.warnings.iter().take(20) {
         eprintln!("blastradius: warning: {w}");
     }
     if report.warnings.len() > 20 {
-        eprintln!("blastradius: warning: … and {} more (see the json report)", report.warnings.len() - 20);
+        eprintln!(
+            "blastradius: warning: … and {} more (see the json report)",
+            report.warnings.len() - 20
+        );
     }
-    Ok(exit_code(&report, args.fail_on))
+    let code = exit_code(&report, args.fail_on);
+    if args.staged && code == 1 {
+        eprintln!(
+            "blastradius: commit blocked: {} secret(s) in the staged change (listed above).\n\
+             If one is not a secret: add a `blastradius:allow` comment on its line, or add its\n\
+             fingerprint to .blastradius.toml [allow] fingerprints, or record all current ones with\n\
+             `blastradius baseline --git . > .blastradius-baseline.json`. Revoke real ones first.",
+            report.count_at_least(args.fail_on)
+        );
+    }
+    Ok(code)
 }
 
 fn exit_code(report: &Report, fail_on: Level) -> u8 {
@@ -198,7 +303,8 @@ fn emit(report: &Report, args: &ScanArgs) -> Result<(), Error> {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let mut sink: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).map_err(|e| Error(format!("{}: cannot create: {e}", p.display())))?,
+            std::fs::File::create(p)
+                .map_err(|e| Error(format!("{}: cannot create: {e}", p.display())))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
@@ -209,6 +315,7 @@ fn emit(report: &Report, args: &ScanArgs) -> Result<(), Error> {
         }
         Format::Json => report::json::write_json(report, &mut sink),
         Format::Jsonl => report::json::write_jsonl(report, &mut sink),
+        Format::Sarif => report::sarif::write(report, &mut sink),
     };
     res.and_then(|_| sink.flush()).map_err(|e| match e.kind() {
         std::io::ErrorKind::BrokenPipe => Error("output closed early".into()),

@@ -57,6 +57,8 @@ pub struct Finding {
     /// as a service-account JSON around its private key. Capped in length.
     pub context: Vec<u8>,
     pub validated: bool,
+    /// The line carries an inline `blastradius:allow` marker.
+    pub inline_allowed: bool,
     pub location: Location,
 }
 

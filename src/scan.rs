@@ -32,7 +32,9 @@ impl Default for ScanOptions {
             scan_binary: false,
             no_ignore: false,
             follow_symlinks: false,
-            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             reveal: false,
         }
     }
@@ -56,7 +58,10 @@ pub struct Collector {
 
 impl Collector {
     pub fn new(progress: Arc<Progress>) -> Collector {
-        Collector { progress, ..Default::default() }
+        Collector {
+            progress,
+            ..Default::default()
+        }
     }
 
     pub fn findings(&self, mut f: Vec<Finding>) {
@@ -70,7 +75,10 @@ impl Collector {
 
     pub fn warn(&self, path: impl Into<String>, message: impl Into<String>) {
         if let Ok(mut v) = self.warnings.lock() {
-            v.push(Warning { path: path.into(), message: message.into() });
+            v.push(Warning {
+                path: path.into(),
+                message: message.into(),
+            });
         }
     }
 
@@ -132,7 +140,11 @@ fn utf16_bom(data: &[u8]) -> Option<bool> {
 /// Decodes UTF-16 text (with BOM) to UTF-8 so the engine sees ASCII keywords.
 fn utf16_to_utf8(data: &[u8], little: bool) -> Vec<u8> {
     let units = data[2..].chunks_exact(2).map(|c| {
-        if little { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }
+        if little {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], c[1]])
+        }
     });
     char::decode_utf16(units)
         .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
@@ -146,7 +158,12 @@ impl Scanner {
     }
 
     /// Scans one buffer. Returns `None` when it was skipped as binary (counted by caller).
-    pub fn scan_blob(&self, data: &[u8], meta: &BlobMeta<'_>, scratch: &mut Scratch) -> Option<Vec<Finding>> {
+    pub fn scan_blob(
+        &self,
+        data: &[u8],
+        meta: &BlobMeta<'_>,
+        scratch: &mut Scratch,
+    ) -> Option<Vec<Finding>> {
         if let Some(little) = utf16_bom(data) {
             let text = utf16_to_utf8(data, little);
             return Some(self.scan_text(&text, meta, scratch));
@@ -176,13 +193,24 @@ impl Scanner {
                 (l, c)
             };
             let snippet = self.snippet(data, line_start, matches);
-            let ctx_start = m.whole.start.max(m.secret.start.saturating_sub(CONTEXT_CAP / 2));
+            let line_end =
+                memchr::memchr(b'\n', &data[line_start..]).map_or(data.len(), |i| line_start + i);
+            let inline_allowed = memchr::memmem::find(
+                &data[line_start..line_end],
+                crate::suppress::INLINE_MARKER.as_bytes(),
+            )
+            .is_some();
+            let ctx_start = m
+                .whole
+                .start
+                .max(m.secret.start.saturating_sub(CONTEXT_CAP / 2));
             let ctx_end = m.whole.end.min(m.secret.end + CONTEXT_CAP / 2);
             out.push(Finding {
                 rule: m.rule,
                 secret: data[m.secret.clone()].to_vec(),
                 context: data[ctx_start..ctx_end].to_vec(),
                 validated: m.validated,
+                inline_allowed,
                 location: Location {
                     path: meta.path.to_string(),
                     line,
@@ -202,7 +230,8 @@ impl Scanner {
 
     /// The line starting at `line_start`, every secret on it redacted, capped in length.
     fn snippet(&self, data: &[u8], line_start: usize, matches: &[RawMatch]) -> String {
-        let line_end = memchr::memchr(b'\n', &data[line_start..]).map_or(data.len(), |i| line_start + i);
+        let line_end =
+            memchr::memchr(b'\n', &data[line_start..]).map_or(data.len(), |i| line_start + i);
         let mut out = String::new();
         let mut at = line_start;
         for m in matches {
@@ -212,7 +241,9 @@ impl Scanner {
             let s = m.secret.start.max(at);
             out.push_str(&String::from_utf8_lossy(&data[at..s]));
             if self.opts.reveal {
-                out.push_str(&String::from_utf8_lossy(&data[s..m.secret.end.min(line_end)]));
+                out.push_str(&String::from_utf8_lossy(
+                    &data[s..m.secret.end.min(line_end)],
+                ));
             } else {
                 out.push_str(&redact(&data[m.secret.clone()]));
             }
@@ -251,7 +282,10 @@ impl LinePos {
             self.line_start = self.offset + nl + 1;
         }
         self.offset = target;
-        let col = data[self.line_start..target].iter().filter(|&&b| (b & 0xC0) != 0x80).count();
+        let col = data[self.line_start..target]
+            .iter()
+            .filter(|&&b| (b & 0xC0) != 0x80)
+            .count();
         (self.line + 1, col + 1, self.line_start)
     }
 }

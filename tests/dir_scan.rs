@@ -11,7 +11,10 @@ fn dotfiles_are_scanned_and_git_dir_is_not() {
         t.path(),
         &[
             (".env", &format!("GITHUB_TOKEN={GHP_A}\n")),
-            (".npmrc", &format!("//npm.pkg.github.com/:_authToken={GHP_B}\n")),
+            (
+                ".npmrc",
+                &format!("//npm.pkg.github.com/:_authToken={GHP_B}\n"),
+            ),
             (".aws/credentials", &format!("[default]\n# gh {GHS_A}\n")),
             (".git/config", &format!("token = {GHO_A}\n")),
         ],
@@ -30,14 +33,21 @@ fn gitignore_is_respected_unless_no_ignore() {
     let t = tempfile::tempdir().unwrap();
     write_tree(
         t.path(),
-        &[(".gitignore", "ignored.txt\n"), ("ignored.txt", &format!("t={GHP_A}\n")), ("kept.txt", "nothing here\n")],
+        &[
+            (".gitignore", "ignored.txt\n"),
+            ("ignored.txt", &format!("t={GHP_A}\n")),
+            ("kept.txt", "nothing here\n"),
+        ],
     );
     let (v, o) = scan_json(t.path(), &[]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(paths(&v).is_empty());
     let (v, o) = scan_json(t.path(), &["--no-ignore"]);
     assert_eq!(code(&o), 1);
-    assert_eq!(paths(&v), vec![("ignored.txt".to_string(), "github.pat.classic".to_string())]);
+    assert_eq!(
+        paths(&v),
+        vec![("ignored.txt".to_string(), "github.pat.classic".to_string())]
+    );
 }
 
 #[test]
@@ -45,14 +55,18 @@ fn symlinks_are_not_followed_by_default() {
     let outside = tempfile::tempdir().unwrap();
     write_tree(outside.path(), &[("secret.txt", &format!("t={GHP_A}\n"))]);
     let t = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(outside.path().join("secret.txt"), t.path().join("link.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), t.path().join("link.txt"))
+        .unwrap();
     std::os::unix::fs::symlink(outside.path(), t.path().join("linkdir")).unwrap();
     let (v, o) = scan_json(t.path(), &[]);
     assert_eq!(code(&o), 0);
     assert!(paths(&v).is_empty());
     let (v, _) = scan_json(t.path(), &["--follow-symlinks"]);
     let p = paths(&v);
-    assert!(p.iter().any(|(p, _)| p == "link.txt") && p.iter().any(|(p, _)| p == "linkdir/secret.txt"), "{p:?}");
+    assert!(
+        p.iter().any(|(p, _)| p == "link.txt") && p.iter().any(|(p, _)| p == "linkdir/secret.txt"),
+        "{p:?}"
+    );
 }
 
 #[test]
@@ -84,12 +98,26 @@ fn large_files_are_skipped_and_listed() {
 #[test]
 fn unreadable_file_is_a_warning_and_exit_3() {
     let t = tempfile::tempdir().unwrap();
-    write_tree(t.path(), &[("locked.txt", &format!("t={GHP_A}\n")), ("open.txt", "nothing\n")]);
+    write_tree(
+        t.path(),
+        &[
+            ("locked.txt", &format!("t={GHP_A}\n")),
+            ("open.txt", "nothing\n"),
+        ],
+    );
     let locked = t.path().join("locked.txt");
-    Command::new("chmod").arg("000").arg(&locked).status().unwrap();
+    Command::new("chmod")
+        .arg("000")
+        .arg(&locked)
+        .status()
+        .unwrap();
     // Root reads anything: drop to an unprivileged user for the scan when we are root.
     let o = if is_root() {
-        Command::new("chmod").arg("755").arg(t.path()).status().unwrap();
+        Command::new("chmod")
+            .arg("755")
+            .arg(t.path())
+            .status()
+            .unwrap();
         Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(bin())
@@ -115,7 +143,10 @@ fn missing_path_is_exit_2_with_one_line() {
     assert_eq!(code(&o), 2);
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("does-not-exist") && err.contains("no such file"), "{err}");
+    assert!(
+        err.contains("does-not-exist") && err.contains("no such file"),
+        "{err}"
+    );
     assert!(stdout(&o).is_empty());
 }
 
@@ -124,7 +155,10 @@ fn bad_usage_is_exit_2() {
     let t = tempfile::tempdir().unwrap();
     assert_eq!(code(&run(t.path(), &["scan", "--format", "xml"])), 2);
     assert_eq!(code(&run(t.path(), &["scan", "--fail-on", "severe"])), 2);
-    assert_eq!(code(&run(t.path(), &["scan", "--max-file-size", "lots"])), 2);
+    assert_eq!(
+        code(&run(t.path(), &["scan", "--max-file-size", "lots"])),
+        2
+    );
 }
 
 #[test]
@@ -142,12 +176,21 @@ fn fail_on_gates_the_exit_code() {
 #[test]
 fn locations_are_one_based_code_point_columns() {
     let t = tempfile::tempdir().unwrap();
-    write_tree(t.path(), &[("ü.txt", &format!("first line\nnäme = \"{GHP_A}\"\n"))]);
+    write_tree(
+        t.path(),
+        &[("ü.txt", &format!("first line\nnäme = \"{GHP_A}\"\n"))],
+    );
     let (v, _) = scan_json(t.path(), &[]);
     let l = &v["groups"][0]["locations"][0];
     assert_eq!(l["path"], "ü.txt");
-    assert_eq!((l["line"].as_u64(), l["column"].as_u64()), (Some(2), Some(9)));
-    assert_eq!((l["end_line"].as_u64(), l["end_column"].as_u64()), (Some(2), Some(49)));
+    assert_eq!(
+        (l["line"].as_u64(), l["column"].as_u64()),
+        (Some(2), Some(9))
+    );
+    assert_eq!(
+        (l["end_line"].as_u64(), l["end_column"].as_u64()),
+        (Some(2), Some(49))
+    );
 }
 
 #[test]
@@ -164,7 +207,11 @@ fn same_value_in_several_files_is_one_group() {
     let (v, _) = scan_json(t.path(), &[]);
     let groups = v["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 2);
-    assert_eq!(groups[0]["locations"].as_array().unwrap().len(), 2, "sprawled value ranks first");
+    assert_eq!(
+        groups[0]["locations"].as_array().unwrap().len(),
+        2,
+        "sprawled value ranks first"
+    );
     assert_eq!(groups[0]["fingerprint"].as_str().unwrap().len(), 64);
 }
 
@@ -176,13 +223,22 @@ fn several_roots_and_single_files() {
     write_tree(b.path(), &[("y.txt", &format!("{GHP_A}\n"))]);
     let o = run(
         a.path(),
-        &["scan", "--format", "json", a.path().to_str().unwrap(), b.path().join("y.txt").to_str().unwrap()],
+        &[
+            "scan",
+            "--format",
+            "json",
+            a.path().to_str().unwrap(),
+            b.path().join("y.txt").to_str().unwrap(),
+        ],
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let g = &v["groups"][0];
     assert_eq!(g["locations"].as_array().unwrap().len(), 2);
     let reasons = g["blast"]["reasons"].to_string();
-    assert!(reasons.contains("reused across 2 repositories"), "{reasons}");
+    assert!(
+        reasons.contains("reused across 2 repositories"),
+        "{reasons}"
+    );
 }
 
 #[test]
@@ -190,13 +246,22 @@ fn human_output_ranks_and_summarises() {
     let t = tempfile::tempdir().unwrap();
     write_tree(
         t.path(),
-        &[(".github/workflows/ci.yml", &format!("env:\n  T: {GHP_A}\n")), ("src/x.py", &format!("k = '{GHS_A}'\n"))],
+        &[
+            (".github/workflows/ci.yml", &format!("env:\n  T: {GHP_A}\n")),
+            ("src/x.py", &format!("k = '{GHS_A}'\n")),
+        ],
     );
     let o = run(t.path(), &["scan"]);
     let out = stdout(&o);
     let first = out.lines().next().unwrap();
-    assert!(first.contains("1.") && first.contains("GitHub classic personal access token"), "{out}");
-    assert!(out.contains("why:") && out.contains("in CI/CD pipeline configuration"), "{out}");
+    assert!(
+        first.contains("1.") && first.contains("GitHub classic personal access token"),
+        "{out}"
+    );
+    assert!(
+        out.contains("why:") && out.contains("in CI/CD pipeline configuration"),
+        "{out}"
+    );
     assert!(out.contains("2 secrets"), "{out}");
     assert!(!out.contains('\x1b'), "no colour when not a terminal");
 }
@@ -205,7 +270,17 @@ fn human_output_ranks_and_summarises() {
 fn output_file_and_rules_listing() {
     let t = tempfile::tempdir().unwrap();
     write_tree(t.path(), &[("a.txt", &format!("{GHP_A}\n"))]);
-    let o = run(t.path(), &["scan", "--format", "jsonl", "--output", "out.jsonl", "a.txt"]);
+    let o = run(
+        t.path(),
+        &[
+            "scan",
+            "--format",
+            "jsonl",
+            "--output",
+            "out.jsonl",
+            "a.txt",
+        ],
+    );
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).is_empty());
     let text = std::fs::read_to_string(t.path().join("out.jsonl")).unwrap();
@@ -245,7 +320,10 @@ revoke = "ask the Acme admins"
     let (v, o) = scan_json(t.path(), &["--rules", "myrules", "src"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert_eq!(v["groups"][0]["rule"], "acme.key");
-    write_tree(t.path(), &[("bad/x.toml", "provider = \"X\"\n[[rule]]\nid = \"x\"\n")]);
+    write_tree(
+        t.path(),
+        &[("bad/x.toml", "provider = \"X\"\n[[rule]]\nid = \"x\"\n")],
+    );
     let o = run(t.path(), &["scan", "--rules", "bad", "src"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("bad/x.toml"), "{}", stderr(&o));

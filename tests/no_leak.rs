@@ -3,15 +3,21 @@
 mod common;
 use common::*;
 
-const FORMATS: &[&str] = &["human", "json", "jsonl"];
+const FORMATS: &[&str] = &["human", "json", "jsonl", "sarif"];
 
 fn tree() -> tempfile::TempDir {
     let t = tempfile::tempdir().unwrap();
     write_tree(
         t.path(),
         &[
-            (".env", &format!("GITHUB_TOKEN={GHP_A}\nOTHER={GHP_B} {GHS_A}\n")),
-            (".github/workflows/ci.yml", &format!("env:\n  TOKEN: {GHP_A}\n  O: {GHO_A}\n")),
+            (
+                ".env",
+                &format!("GITHUB_TOKEN={GHP_A}\nOTHER={GHP_B} {GHS_A}\n"),
+            ),
+            (
+                ".github/workflows/ci.yml",
+                &format!("env:\n  TOKEN: {GHP_A}\n  O: {GHO_A}\n"),
+            ),
         ],
     );
     t
@@ -34,9 +40,23 @@ fn no_format_prints_a_full_secret_by_default() {
         assert_clean(&format!("{f} stdout"), &stdout(&o));
         assert_clean(&format!("{f} stderr"), &stderr(&o));
         let out = t.path().join(format!("report.{f}"));
-        let o = run(t.path(), &["scan", "--format", f, "--output", out.to_str().unwrap(), ".env", ".github"]);
+        let o = run(
+            t.path(),
+            &[
+                "scan",
+                "--format",
+                f,
+                "--output",
+                out.to_str().unwrap(),
+                ".env",
+                ".github",
+            ],
+        );
         assert_eq!(code(&o), 1);
-        assert_clean(&format!("{f} file"), &std::fs::read_to_string(&out).unwrap());
+        assert_clean(
+            &format!("{f} file"),
+            &std::fs::read_to_string(&out).unwrap(),
+        );
         std::fs::remove_file(out).unwrap();
     }
 }
@@ -47,7 +67,10 @@ fn reveal_secrets_shows_them() {
     for f in FORMATS {
         let o = run(t.path(), &["scan", "--format", f, "--reveal-secrets"]);
         let out = stdout(&o);
-        assert!(out.contains(GHP_A) && out.contains(GHO_A), "{f} with --reveal-secrets: {out}");
+        assert!(
+            out.contains(GHP_A) && out.contains(GHO_A),
+            "{f} with --reveal-secrets: {out}"
+        );
     }
 }
 
@@ -59,8 +82,12 @@ fn keyed_fingerprints_differ_from_plain_sha256() {
     assert_eq!(keyed["fingerprint_kind"], "hmac-sha256");
     assert_eq!(plain["fingerprint_kind"], "sha256");
     let fp = |v: &serde_json::Value| {
-        let mut f: Vec<String> =
-            v["groups"].as_array().unwrap().iter().map(|g| g["fingerprint"].as_str().unwrap().to_string()).collect();
+        let mut f: Vec<String> = v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["fingerprint"].as_str().unwrap().to_string())
+            .collect();
         f.sort();
         f
     };

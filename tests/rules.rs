@@ -26,19 +26,33 @@ fn examples_match_and_negatives_do_not() {
         for ex in &rule.examples {
             let found = engine.scan(ex.as_bytes(), &mut scratch);
             if !found.iter().any(|m| m.rule == ri) {
-                let others: Vec<&str> = found.iter().map(|m| set.rules()[m.rule].id.as_str()).collect();
-                failures.push(format!("{}: positive example not found (found instead: {others:?}): {ex}", rule.id));
+                let others: Vec<&str> = found
+                    .iter()
+                    .map(|m| set.rules()[m.rule].id.as_str())
+                    .collect();
+                failures.push(format!(
+                    "{}: positive example not found (found instead: {others:?}): {ex}",
+                    rule.id
+                ));
             }
         }
         for ex in &rule.negative_examples {
             let found = engine.scan(ex.as_bytes(), &mut scratch);
             if let Some(m) = found.iter().find(|m| m.rule == ri) {
                 let secret = String::from_utf8_lossy(&ex.as_bytes()[m.secret.clone()]);
-                failures.push(format!("{}: negative example matched '{secret}': {ex}", rule.id));
+                failures.push(format!(
+                    "{}: negative example matched '{secret}': {ex}",
+                    rule.id
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} example failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} example failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -68,8 +82,17 @@ fn rule_ids_are_unique_across_files() {
         if path.extension().is_some_and(|e| e == "toml") {
             let text = std::fs::read_to_string(&path).unwrap();
             let doc: toml::Value = toml::from_str(&text).unwrap();
-            for r in doc.get("rule").and_then(|v| v.as_array()).into_iter().flatten() {
-                let id = r.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            for r in doc
+                .get("rule")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
+                let id = r
+                    .get("id")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string();
                 if let Some(prev) = seen.insert(id.clone(), path.display().to_string()) {
                     panic!("rule id {id} defined in both {prev} and {}", path.display());
                 }

@@ -13,7 +13,13 @@ if [ ! -x "$TOOLS/venv/bin/pre-commit" ] || [ ! -x "$TOOLS/venv/bin/python" ] ||
 fi
 export BLASTRADIUS_TEST_VENV="$TOOLS/venv"
 
-# Microsoft's SARIF validator (GitHub ingestion rules), from npm, when npm is available.
+# Microsoft's SARIF validator (GitHub ingestion rules), from npm. A fresh machine may lack
+# Node.js: install Debian's when we can (CI runs as root).
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null) || echo "warning: could not install npm" >&2
+fi
+# The multitool is a .NET program: without ICU it needs invariant globalization.
+export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
 if command -v npm >/dev/null 2>&1; then
   if [ ! -x "$TOOLS/npm/node_modules/.bin/sarif-multitool" ]; then
     npm install --silent --no-audit --no-fund --prefix "$TOOLS/npm" @microsoft/sarif-multitool >/dev/null 2>&1 \

@@ -89,8 +89,20 @@ pub fn classify(path: &str) -> Context {
     }
     // Tests and docs are checked before the operational kinds: `tests/fixtures/.env` is a
     // fixture first.
-    if in_dir(&["test", "tests", "spec", "specs", "__tests__", "fixtures", "fixture", "testdata", "mocks", "__mocks__", "test-data", "test_data"])
-        || name.contains("_test.")
+    if in_dir(&[
+        "test",
+        "tests",
+        "spec",
+        "specs",
+        "__tests__",
+        "fixtures",
+        "fixture",
+        "testdata",
+        "mocks",
+        "__mocks__",
+        "test-data",
+        "test_data",
+    ]) || name.contains("_test.")
         || name.contains(".test.")
         || name.contains("_spec.")
         || name.contains(".spec.")
@@ -98,8 +110,9 @@ pub fn classify(path: &str) -> Context {
     {
         return Context::Test;
     }
-    if in_dir(&["docs", "doc", "examples", "example", "samples", "sample", "demo"])
-        || name.ends_with(".md")
+    if in_dir(&[
+        "docs", "doc", "examples", "example", "samples", "sample", "demo",
+    ]) || name.ends_with(".md")
         || name.ends_with(".rst")
         || name.ends_with(".adoc")
         || name.contains(".example")
@@ -129,7 +142,13 @@ pub fn classify(path: &str) -> Context {
     if name == ".env" || name.starts_with(".env.") || name.ends_with(".env") || name == ".envrc" {
         return Context::EnvFile;
     }
-    if name == "dockerfile" || name.starts_with("dockerfile.") || name.ends_with(".dockerfile") || name == "containerfile" || name.starts_with("docker-compose") || name.starts_with("compose.y") {
+    if name == "dockerfile"
+        || name.starts_with("dockerfile.")
+        || name.ends_with(".dockerfile")
+        || name == "containerfile"
+        || name.starts_with("docker-compose")
+        || name.starts_with("compose.y")
+    {
         return Context::ContainerBuild;
     }
     if name.ends_with(".tf")
@@ -137,7 +156,17 @@ pub fn classify(path: &str) -> Context {
         || name.ends_with(".tfstate")
         || name.ends_with(".tfstate.backup")
         || name.ends_with(".hcl")
-        || in_dir(&["helm", "charts", "k8s", "kubernetes", "manifests", "kustomize", "ansible", "terraform", "pulumi"])
+        || in_dir(&[
+            "helm",
+            "charts",
+            "k8s",
+            "kubernetes",
+            "manifests",
+            "kustomize",
+            "ansible",
+            "terraform",
+            "pulumi",
+        ])
         || name.starts_with("values") && (name.ends_with(".yaml") || name.ends_with(".yml"))
         || name == "kustomization.yaml"
         || name == "chart.yaml"
@@ -149,8 +178,20 @@ pub fn classify(path: &str) -> Context {
         || name.starts_with("provision")
         || name == "entrypoint.sh"
         || name == "docker-entrypoint.sh"
-        || in_dir(&["deploy", "deployment", "scripts", "bin", "ci", ".ci", "runner", "runners"])
-            && (name.ends_with(".sh") || name.ends_with(".ps1") || name.ends_with(".bash") || name.ends_with(".py") || !name.contains('.'))
+        || in_dir(&[
+            "deploy",
+            "deployment",
+            "scripts",
+            "bin",
+            "ci",
+            ".ci",
+            "runner",
+            "runners",
+        ]) && (name.ends_with(".sh")
+            || name.ends_with(".ps1")
+            || name.ends_with(".bash")
+            || name.ends_with(".py")
+            || !name.contains('.'))
     {
         return Context::DeployScript;
     }

@@ -39,7 +39,9 @@ pub struct Reason {
 }
 
 /// GitHub's security-severity bands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Low,
@@ -79,7 +81,9 @@ impl std::str::FromStr for Level {
             "medium" => Ok(Level::Medium),
             "high" => Ok(Level::High),
             "critical" => Ok(Level::Critical),
-            _ => Err(format!("unknown level '{s}' (expected low, medium, high or critical)")),
+            _ => Err(format!(
+                "unknown level '{s}' (expected low, medium, high or critical)"
+            )),
         }
     }
 }
@@ -113,7 +117,10 @@ fn scope_weight(s: Scope) -> (f64, &'static str) {
     match s {
         Scope::FixedBroad => (2.5, "full access of its account; cannot be narrowed"),
         Scope::UserSelected => (2.0, "scopes chosen at creation, often broad"),
-        Scope::FineGrained => (1.2, "fine-grained: limited to selected resources and permissions"),
+        Scope::FineGrained => (
+            1.2,
+            "fine-grained: limited to selected resources and permissions",
+        ),
         Scope::SingleResource => (0.5, "limited to a single resource"),
     }
 }
@@ -168,7 +175,13 @@ pub fn assess(inp: &Input<'_>) -> Blast {
     let rule = inp.rule;
     let facts = inp.facts;
     let mut reasons: Vec<Reason> = Vec::new();
-    let mut push = |factor, detail: String, weight: f64| reasons.push(Reason { factor, detail, weight });
+    let mut push = |factor, detail: String, weight: f64| {
+        reasons.push(Reason {
+            factor,
+            detail,
+            weight,
+        })
+    };
 
     // 1. Scope (refined by introspection).
     let scope = facts.scope.unwrap_or(rule.scope);
@@ -191,11 +204,19 @@ pub fn assess(inp: &Input<'_>) -> Blast {
             } else {
                 0.3
             };
-            push(Factor::Lifetime, format!("valid until {} ({days} days left)", fmt_date(e)), w);
+            push(
+                Factor::Lifetime,
+                format!("valid until {} ({days} days left)", fmt_date(e)),
+                w,
+            );
         }
         None => {
             let (w, d) = lifetime_weight(lifetime);
-            push(Factor::Lifetime, format!("{d} ({})", rule.lifetime_default), w);
+            push(
+                Factor::Lifetime,
+                format!("{d} ({})", rule.lifetime_default),
+                w,
+            );
         }
     }
 
@@ -213,9 +234,19 @@ pub fn assess(inp: &Input<'_>) -> Blast {
     reach.sort_by(|a, b| reach_weight(*b).total_cmp(&reach_weight(*a)));
     reach.dedup();
     if let Some(&top) = reach.first() {
-        let extra = reach.iter().skip(1).filter(|r| reach_weight(**r) >= 1.8).count().min(3) as f64 * 0.3;
+        let extra = reach
+            .iter()
+            .skip(1)
+            .filter(|r| reach_weight(**r) >= 1.8)
+            .count()
+            .min(3) as f64
+            * 0.3;
         let words: Vec<&str> = reach.iter().take(4).map(|r| reach_words(*r)).collect();
-        push(Factor::Reach, format!("reaches {}", words.join(", ")), reach_weight(top) + extra);
+        push(
+            Factor::Reach,
+            format!("reaches {}", words.join(", ")),
+            reach_weight(top) + extra,
+        );
     }
 
     // Privilege and environment from introspection.
@@ -225,15 +256,31 @@ pub fn assess(inp: &Input<'_>) -> Blast {
         _ => {}
     }
     if facts.unsigned {
-        push(Factor::Evidence, "JWT with alg 'none': forgeable where verifiers accept it".into(), 0.5);
+        push(
+            Factor::Evidence,
+            "JWT with alg 'none': forgeable where verifiers accept it".into(),
+            0.5,
+        );
     }
     if facts.encrypted == Some(true) {
-        push(Factor::Privilege, "private key is passphrase-encrypted".into(), -2.0);
+        push(
+            Factor::Privilege,
+            "private key is passphrase-encrypted".into(),
+            -2.0,
+        );
     }
 
     // 5. Context: the most operational place it was found, and whether all are tests/docs.
-    let contexts: BTreeSet<Context> = inp.locations.iter().map(|l| context::classify(&l.path)).collect();
-    let operational: Vec<Context> = contexts.iter().copied().filter(|c| c.is_operational()).collect();
+    let contexts: BTreeSet<Context> = inp
+        .locations
+        .iter()
+        .map(|l| context::classify(&l.path))
+        .collect();
+    let operational: Vec<Context> = contexts
+        .iter()
+        .copied()
+        .filter(|c| c.is_operational())
+        .collect();
     if let Some(&c) = operational.first() {
         let w = match c {
             Context::CiConfig => 1.0,
@@ -241,17 +288,29 @@ pub fn assess(inp: &Input<'_>) -> Blast {
             _ => 0.5,
         };
         push(Factor::Context, c.describe().to_string(), w);
-    } else if !contexts.is_empty() && contexts.iter().all(|c| matches!(c, Context::Test | Context::Docs)) {
+    } else if !contexts.is_empty()
+        && contexts
+            .iter()
+            .all(|c| matches!(c, Context::Test | Context::Docs))
+    {
         let c = *contexts.iter().next().unwrap_or(&Context::Test);
         push(Factor::Context, c.describe().to_string(), -1.5);
     }
 
     // 6. Sprawl: distinct files and roots (repositories).
-    let files: BTreeSet<(usize, &str)> = inp.locations.iter().map(|l| (l.root, l.path.as_str())).collect();
+    let files: BTreeSet<(usize, &str)> = inp
+        .locations
+        .iter()
+        .map(|l| (l.root, l.path.as_str()))
+        .collect();
     let roots: BTreeSet<usize> = inp.locations.iter().map(|l| l.root).collect();
     if files.len() > 1 {
         let w = (0.35 * (files.len() as f64).log2()).min(1.0);
-        push(Factor::Sprawl, format!("same value in {} files", files.len()), w);
+        push(
+            Factor::Sprawl,
+            format!("same value in {} files", files.len()),
+            w,
+        );
     }
     if roots.len() > 1 {
         push(
@@ -262,36 +321,63 @@ pub fn assess(inp: &Input<'_>) -> Blast {
     }
 
     // 7. Exposure: still at HEAD vs history only, and for how long.
-    let git: Vec<_> = inp.locations.iter().filter_map(|l| l.git.as_ref()).collect();
+    let git: Vec<_> = inp
+        .locations
+        .iter()
+        .filter_map(|l| l.git.as_ref())
+        .collect();
     if !git.is_empty() {
         if git.iter().any(|g| g.at_head) {
             push(Factor::Exposure, "still present at HEAD".into(), 0.3);
         } else {
-            push(Factor::Exposure, "only in history (removed from HEAD, still extractable)".into(), -0.3);
+            push(
+                Factor::Exposure,
+                "only in history (removed from HEAD, still extractable)".into(),
+                -0.3,
+            );
         }
         if let Some(first) = git.iter().map(|g| g.timestamp).min() {
             let years = (inp.now - first) as f64 / (365.25 * 86_400.0);
             if years >= 1.0 {
-                push(Factor::Exposure, format!("in history for {years:.1} years"), 0.3);
+                push(
+                    Factor::Exposure,
+                    format!("in history for {years:.1} years"),
+                    0.3,
+                );
             }
         }
     }
 
     // 8. Evidence it is real.
     if inp.validated {
-        push(Factor::Evidence, "checksum or structure verified offline".into(), 0.3);
+        push(
+            Factor::Evidence,
+            "checksum or structure verified offline".into(),
+            0.3,
+        );
     } else if facts.decoded {
         push(Factor::Evidence, "structure decodes".into(), 0.2);
     }
     match rule.confidence {
-        Confidence::Low => push(Factor::Evidence, "generic pattern: lower confidence".into(), -1.0),
-        Confidence::Medium => push(Factor::Evidence, "pattern needs context: medium confidence".into(), -0.4),
+        Confidence::Low => push(
+            Factor::Evidence,
+            "generic pattern: lower confidence".into(),
+            -1.0,
+        ),
+        Confidence::Medium => push(
+            Factor::Evidence,
+            "pattern needs context: medium confidence".into(),
+            -0.4,
+        ),
         Confidence::High => {}
     }
     if !inp.companions.is_empty() {
         push(
             Factor::Scope,
-            format!("complete credential: found with {}", inp.companions.join(", ")),
+            format!(
+                "complete credential: found with {}",
+                inp.companions.join(", ")
+            ),
             0.5,
         );
     }
@@ -302,50 +388,82 @@ pub fn assess(inp: &Input<'_>) -> Blast {
     // Caps: things that make a credential nearly harmless whatever else holds.
     let mut cap = |limit: f64, factor: Factor, detail: &str, reasons: &mut Vec<Reason>| {
         if score > limit {
-            reasons.push(Reason { factor, detail: detail.to_string(), weight: limit - score });
+            reasons.push(Reason {
+                factor,
+                detail: detail.to_string(),
+                weight: limit - score,
+            });
             score = limit;
         }
     };
     if expired {
-        cap(2.0, Factor::Lifetime, "expired: cannot be used (still rotate it)", &mut reasons);
+        cap(
+            2.0,
+            Factor::Lifetime,
+            "expired: cannot be used (still rotate it)",
+            &mut reasons,
+        );
     }
     if facts.privilege == Some(Privilege::Public) {
-        cap(2.5, Factor::Privilege, "publishable by design: grants no secret access", &mut reasons);
+        cap(
+            2.5,
+            Factor::Privilege,
+            "publishable by design: grants no secret access",
+            &mut reasons,
+        );
     }
     match facts.environment {
         Some(Environment::Test) => cap(3.5, Factor::Privilege, "test/sandbox mode", &mut reasons),
-        Some(Environment::Local) => cap(3.0, Factor::Exposure, "points at a local-only host", &mut reasons),
+        Some(Environment::Local) => cap(
+            3.0,
+            Factor::Exposure,
+            "points at a local-only host",
+            &mut reasons,
+        ),
         _ => {}
     }
 
     reasons.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
     let score = (score * 10.0).round() / 10.0;
-    Blast { score, level: Level::from_score(score), reasons, facts: facts.clone() }
+    Blast {
+        score,
+        level: Level::from_score(score),
+        reasons,
+        facts: facts.clone(),
+    }
 }
 
 /// OWASP NHI Top 10 (2025) ids that apply.
 pub fn nhi_ids(rule: &Rule, blast: &Blast, locations: &[Location]) -> Vec<&'static str> {
     let mut ids = vec!["NHI2"];
     let scope = blast.facts.scope.unwrap_or(rule.scope);
-    let legacy = rule.id.contains("legacy") || blast.facts.unsigned || rule.id.contains("basic_auth");
+    let legacy =
+        rule.id.contains("legacy") || blast.facts.unsigned || rule.id.contains("basic_auth");
     if rule.id.contains("oauth") || rule.kind.to_ascii_lowercase().contains("oauth") {
         ids.push("NHI3");
     }
     if legacy {
         ids.push("NHI4");
     }
-    if matches!(scope, Scope::FixedBroad | Scope::UserSelected) || blast.facts.privilege == Some(Privilege::Admin) {
+    if matches!(scope, Scope::FixedBroad | Scope::UserSelected)
+        || blast.facts.privilege == Some(Privilege::Admin)
+    {
         ids.push("NHI5");
     }
     let cloud = rule.reach.contains(&Reach::CloudControlPlane);
     let in_ci = locations.iter().any(|l| {
-        matches!(context::classify(&l.path), Context::CiConfig | Context::DeployScript | Context::Infrastructure)
+        matches!(
+            context::classify(&l.path),
+            Context::CiConfig | Context::DeployScript | Context::Infrastructure
+        )
     });
     if cloud && in_ci {
         ids.push("NHI6");
     }
     let lifetime = blast.facts.lifetime.unwrap_or(rule.lifetime);
-    if matches!(lifetime, Lifetime::Never | Lifetime::Long) || blast.facts.mints.unwrap_or(rule.mints) {
+    if matches!(lifetime, Lifetime::Never | Lifetime::Long)
+        || blast.facts.mints.unwrap_or(rule.mints)
+    {
         ids.push("NHI7");
     }
     let roots: BTreeSet<usize> = locations.iter().map(|l| l.root).collect();
@@ -359,9 +477,17 @@ pub fn nhi_ids(rule: &Rule, blast: &Blast, locations: &[Location]) -> Vec<&'stat
 pub fn cwe_ids(rule: &Rule) -> Vec<&'static str> {
     let mut ids = vec!["CWE-798"];
     let k = format!("{} {}", rule.id, rule.kind).to_ascii_lowercase();
-    if k.contains("private key") || k.contains("private_key") || k.contains("signing") || k.contains("age.") {
+    if k.contains("private key")
+        || k.contains("private_key")
+        || k.contains("signing")
+        || k.contains("age.")
+    {
         ids.push("CWE-321");
-    } else if k.contains("password") || k.contains("uri") || k.contains("netrc") || k.contains("basic") {
+    } else if k.contains("password")
+        || k.contains("uri")
+        || k.contains("netrc")
+        || k.contains("basic")
+    {
         ids.push("CWE-259");
     }
     ids

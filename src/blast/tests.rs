@@ -21,7 +21,15 @@ fn loc(path: &str, root: usize) -> Location {
 }
 
 fn score(rule: &Rule, facts: &Facts, locs: &[Location]) -> f64 {
-    assess(&Input { rule, facts, locations: locs, validated: false, companions: &[], now: 1_800_000_000 }).score
+    assess(&Input {
+        rule,
+        facts,
+        locations: locs,
+        validated: false,
+        companions: &[],
+        now: 1_800_000_000,
+    })
+    .score
 }
 
 #[test]
@@ -38,8 +46,14 @@ fn sprawl_and_ci_context_rank_higher() {
 #[test]
 fn expiry_caps_the_score() {
     let r = rule("github.pat.classic");
-    let live = Facts { expires_at: Some(1_900_000_000), ..Facts::default() };
-    let dead = Facts { expires_at: Some(1_700_000_000), ..Facts::default() };
+    let live = Facts {
+        expires_at: Some(1_900_000_000),
+        ..Facts::default()
+    };
+    let dead = Facts {
+        expires_at: Some(1_700_000_000),
+        ..Facts::default()
+    };
     let l = [loc("a", 0)];
     assert!(score(&r, &live, &l) > score(&r, &dead, &l));
     assert!(score(&r, &dead, &l) <= 2.0);

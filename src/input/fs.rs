@@ -30,7 +30,15 @@ pub fn scan_roots(scanner: &Scanner, roots: &[Root<'_>], out: &Collector) {
             let mut scratch = Scratch::default();
             let mut stats = Stats::default();
             let name = root.path.display().to_string();
-            scan_file(scanner, root.path, &name, root, &mut scratch, &mut stats, out);
+            scan_file(
+                scanner,
+                root.path,
+                &name,
+                root,
+                &mut scratch,
+                &mut stats,
+                out,
+            );
             out.stats(&stats);
             continue;
         }
@@ -53,7 +61,11 @@ fn walk(scanner: &Scanner, root: &Root<'_>, out: &Collector) {
         .threads(scanner.opts.threads)
         .filter_entry(|e| e.file_name() != ".git");
     builder.build_parallel().run(|| {
-        let mut local = ThreadState { scratch: Scratch::default(), stats: Stats::default(), out };
+        let mut local = ThreadState {
+            scratch: Scratch::default(),
+            stats: Stats::default(),
+            out,
+        };
         Box::new(move |entry| {
             match entry {
                 Ok(e) => {
@@ -61,10 +73,20 @@ fn walk(scanner: &Scanner, root: &Root<'_>, out: &Collector) {
                     if is_file {
                         let rel = e.path().strip_prefix(root.path).unwrap_or(e.path());
                         let display = display_path(rel);
-                        scan_file(scanner, e.path(), &display, root, &mut local.scratch, &mut local.stats, local.out);
+                        scan_file(
+                            scanner,
+                            e.path(),
+                            &display,
+                            root,
+                            &mut local.scratch,
+                            &mut local.stats,
+                            local.out,
+                        );
                     }
                 }
-                Err(err) => local.out.warn(error_path(&err, root.path), one_line(&err.to_string())),
+                Err(err) => local
+                    .out
+                    .warn(error_path(&err, root.path), one_line(&err.to_string())),
             }
             WalkState::Continue
         })
@@ -93,7 +115,9 @@ fn error_path(err: &ignore::Error, root: &Path) -> String {
     fn find(err: &ignore::Error) -> Option<&Path> {
         match err {
             ignore::Error::WithPath { path, .. } => Some(path),
-            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => find(err),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                find(err)
+            }
             ignore::Error::Loop { child, .. } => Some(child),
             _ => None,
         }
@@ -136,7 +160,13 @@ fn scan_file(
         }
         return;
     }
-    let blob = BlobMeta { path: display, root: root.index, root_name: &root.name, git: None, decoded: &[] };
+    let blob = BlobMeta {
+        path: display,
+        root: root.index,
+        root_name: &root.name,
+        git: None,
+        decoded: &[],
+    };
     let result = if len >= MMAP_THRESHOLD {
         // SAFETY: the map is read-only and dropped before this function returns. If another
         // process truncates the file meanwhile, reads past the new end fault; that is the
@@ -150,7 +180,10 @@ fn scan_file(
         }
     } else {
         let mut buf = Vec::with_capacity(len as usize + 1);
-        if let Err(e) = (&file).take(scanner.opts.max_file_size + 1).read_to_end(&mut buf) {
+        if let Err(e) = (&file)
+            .take(scanner.opts.max_file_size + 1)
+            .read_to_end(&mut buf)
+        {
             return out.warn(display, format!("cannot read: {}", io_reason(&e)));
         }
         let n = buf.len();

@@ -5,3 +5,4 @@
 //! [`crate::scan::Scanner::scan_blob`]. None of them matches anything itself.
 
 pub mod fs;
+pub mod git;

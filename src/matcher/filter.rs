@@ -77,7 +77,10 @@ const TEMPLATE_MARKERS: &[&[u8]] = &[
 ];
 
 fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.len() >= needle.len() && hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+    hay.len() >= needle.len()
+        && hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// True when `secret` is a placeholder, template, lookup, or a trivially structured value.
@@ -159,15 +162,26 @@ mod tests {
         ] {
             assert!(is_placeholder(p, None), "{}", String::from_utf8_lossy(p));
         }
-        for real in [&b"eG0Wx8Kvx2AZwpClk7jx2qzhdrENXs2t5pZJ"[..], b"Tr0ub4dor&3", b"9f86d081884c7d65"] {
-            assert!(!is_placeholder(real, None), "{}", String::from_utf8_lossy(real));
+        for real in [
+            &b"eG0Wx8Kvx2AZwpClk7jx2qzhdrENXs2t5pZJ"[..],
+            b"Tr0ub4dor&3",
+            b"9f86d081884c7d65",
+        ] {
+            assert!(
+                !is_placeholder(real, None),
+                "{}",
+                String::from_utf8_lossy(real)
+            );
         }
         assert!(is_placeholder(b"TOKEN", Some(b'$')));
     }
 
     #[test]
     fn prefix_stripping() {
-        assert_eq!(strip_prefix(b"ghp_eG0Wx8Kvx2AZwpClk7jx2q"), b"eG0Wx8Kvx2AZwpClk7jx2q");
+        assert_eq!(
+            strip_prefix(b"ghp_eG0Wx8Kvx2AZwpClk7jx2q"),
+            b"eG0Wx8Kvx2AZwpClk7jx2q"
+        );
         assert_eq!(strip_prefix(b"short_x"), b"short_x");
         assert_eq!(strip_prefix(b"nodelimiterhere"), b"nodelimiterhere");
     }

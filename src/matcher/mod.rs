@@ -104,9 +104,16 @@ impl Engine {
         let rules = set
             .rules()
             .iter()
-            .map(|r| CompiledRule { rule: r.clone(), regex: OnceLock::new() })
+            .map(|r| CompiledRule {
+                rule: r.clone(),
+                regex: OnceLock::new(),
+            })
             .collect();
-        Ok(Engine { rules, automaton, keyword_rules })
+        Ok(Engine {
+            rules,
+            automaton,
+            keyword_rules,
+        })
     }
 
     pub fn rule(&self, idx: usize) -> &Rule {
@@ -181,7 +188,14 @@ impl Engine {
         resolve_overlaps(&mut scratch.candidates, &self.rules, out);
     }
 
-    fn run_window(&self, ri: usize, re: &Regex, hay: &[u8], w: Range<usize>, cands: &mut Vec<RawMatch>) {
+    fn run_window(
+        &self,
+        ri: usize,
+        re: &Regex,
+        hay: &[u8],
+        w: Range<usize>,
+        cands: &mut Vec<RawMatch>,
+    ) {
         let rule = &self.rules[ri].rule;
         let mut end = w.end;
         let limit = end.saturating_add(WORD_EXTENSION).min(hay.len());
@@ -191,26 +205,39 @@ impl Engine {
         let hay_w = &hay[..end];
         let mut at = w.start;
         while at <= end {
-            let Some(caps) = re.captures_at(hay_w, at) else { break };
+            let Some(caps) = re.captures_at(hay_w, at) else {
+                break;
+            };
             let Some(whole) = caps.get(0) else { break };
-            at = if whole.end() > whole.start() { whole.end() } else { whole.end() + 1 };
-            let Some(sec) = caps.name("secret") else { continue };
+            at = if whole.end() > whole.start() {
+                whole.end()
+            } else {
+                whole.end() + 1
+            };
+            let Some(sec) = caps.name("secret") else {
+                continue;
+            };
             let secret = &hay[sec.range()];
             let before = sec.start().checked_sub(1).map(|i| hay[i]);
             if filter::is_placeholder(secret, before) {
                 continue;
             }
-            if let Some(min) = rule.min_entropy {
-                if filter::entropy(filter::strip_prefix(secret)) < min {
-                    continue;
-                }
+            if let Some(min) = rule.min_entropy
+                && filter::entropy(filter::strip_prefix(secret)) < min
+            {
+                continue;
             }
             let validated = match rule.validator {
                 Some(v) if !v.check(secret) => continue,
                 Some(_) => true,
                 None => false,
             };
-            cands.push(RawMatch { rule: ri, secret: sec.range(), whole: whole.range(), validated });
+            cands.push(RawMatch {
+                rule: ri,
+                secret: sec.range(),
+                whole: whole.range(),
+                validated,
+            });
         }
     }
 }
@@ -240,10 +267,19 @@ fn resolve_overlaps(cands: &mut Vec<RawMatch>, rules: &[CompiledRule], out: &mut
     }
     let rank = |m: &RawMatch| {
         let r = &rules[m.rule].rule;
-        (!r.generic, m.secret.len(), m.validated, std::cmp::Reverse(m.rule))
+        (
+            !r.generic,
+            m.secret.len(),
+            m.validated,
+            std::cmp::Reverse(m.rule),
+        )
     };
     // Best first, so a greedy sweep keeps the best of each overlapping cluster.
-    cands.sort_unstable_by(|a, b| rank(b).cmp(&rank(a)).then(a.secret.start.cmp(&b.secret.start)));
+    cands.sort_unstable_by(|a, b| {
+        rank(b)
+            .cmp(&rank(a))
+            .then(a.secret.start.cmp(&b.secret.start))
+    });
     let mut kept: Vec<RawMatch> = Vec::new();
     for c in cands.drain(..) {
         let overlaps = kept

@@ -14,7 +14,11 @@ pub struct Style {
 
 impl Style {
     fn paint(&self, code: &str, s: &str) -> String {
-        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
     }
     fn level(&self, l: Level) -> String {
         let text = format!("{:<8}", l.as_str().to_uppercase());
@@ -57,11 +61,19 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<
             .collect();
         writeln!(out, "     why: {}", reasons.join("; "))?;
         if !g.companions.is_empty() {
-            let c: Vec<String> = g.companions.iter().map(|c| format!("{} {}", c.rule, c.secret)).collect();
+            let c: Vec<String> = g
+                .companions
+                .iter()
+                .map(|c| format!("{} {}", c.rule, c.secret))
+                .collect();
             writeln!(out, "     with: {}", c.join(", "))?;
         }
         for l in g.locations.iter().take(SHOWN_LOCATIONS) {
-            let root = if report_roots(report) > 1 { format!("{}:", l.root_name) } else { String::new() };
+            let root = if report_roots(report) > 1 {
+                format!("{}:", l.root_name)
+            } else {
+                String::new()
+            };
             let git = match &l.git {
                 Some(gi) => format!(
                     "  (commit {} {} by {}{})",
@@ -72,10 +84,18 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<
                 ),
                 None => String::new(),
             };
-            writeln!(out, "     at {}{}:{}:{}{}", root, l.path, l.line, l.column, git)?;
+            writeln!(
+                out,
+                "     at {}{}:{}:{}{}",
+                root, l.path, l.line, l.column, git
+            )?;
         }
         if g.locations.len() > SHOWN_LOCATIONS {
-            writeln!(out, "     … and {} more locations", g.locations.len() - SHOWN_LOCATIONS)?;
+            writeln!(
+                out,
+                "     … and {} more locations",
+                g.locations.len() - SHOWN_LOCATIONS
+            )?;
         }
         writeln!(out, "     rule {} · revoke: {}", g.rule, g.remediation)?;
     }
@@ -84,7 +104,13 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<
     let secs = s.elapsed_ms as f64 / 1000.0;
     let counts: Vec<String> = ["critical", "high", "medium", "low"]
         .iter()
-        .filter_map(|k| report.summary.get(k).filter(|&&n| n > 0).map(|n| format!("{n} {k}")))
+        .filter_map(|k| {
+            report
+                .summary
+                .get(k)
+                .filter(|&&n| n > 0)
+                .map(|n| format!("{n} {k}"))
+        })
         .collect();
     let what = if s.blobs_scanned > 0 {
         format!("{} blobs", s.blobs_scanned)
@@ -96,9 +122,27 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<
         "\n{} secret{}{} in {} location{}; scanned {what} ({mb:.1} MB) in {secs:.2} s",
         report.groups.len(),
         if report.groups.len() == 1 { "" } else { "s" },
-        if counts.is_empty() { String::new() } else { format!(" ({})", counts.join(", ")) },
-        report.groups.iter().map(|g| g.locations.len()).sum::<usize>(),
-        if report.groups.iter().map(|g| g.locations.len()).sum::<usize>() == 1 { "" } else { "s" },
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", counts.join(", "))
+        },
+        report
+            .groups
+            .iter()
+            .map(|g| g.locations.len())
+            .sum::<usize>(),
+        if report
+            .groups
+            .iter()
+            .map(|g| g.locations.len())
+            .sum::<usize>()
+            == 1
+        {
+            ""
+        } else {
+            "s"
+        },
     )?;
     let mut skipped = Vec::new();
     if s.skipped_binary > 0 {
@@ -125,7 +169,11 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<
 }
 
 fn report_roots(report: &Report) -> usize {
-    let mut roots: Vec<usize> = report.groups.iter().flat_map(|g| g.locations.iter().map(|l| l.root)).collect();
+    let mut roots: Vec<usize> = report
+        .groups
+        .iter()
+        .flat_map(|g| g.locations.iter().map(|l| l.root))
+        .collect();
     roots.sort_unstable();
     roots.dedup();
     roots.len()

@@ -8,7 +8,7 @@
 
 pub mod human;
 pub mod json;
-
+pub mod sarif;
 
 use crate::blast::{self, Blast, Level};
 use crate::introspect;
@@ -29,7 +29,9 @@ pub fn redact(secret: &[u8]) -> String {
         return format!("…({n})");
     }
     let prefix = crate::matcher::filter::strip_prefix(secret);
-    let prefix_chars = String::from_utf8_lossy(&secret[..secret.len() - prefix.len()]).chars().count();
+    let prefix_chars = String::from_utf8_lossy(&secret[..secret.len() - prefix.len()])
+        .chars()
+        .count();
     // Never show more than a fifth of the value beyond a structural prefix, at most 2 chars.
     let show = prefix_chars + ((n - prefix_chars) / 10).min(2);
     let shown: String = chars[..show.min(n / 2)].iter().collect();
@@ -64,7 +66,12 @@ pub fn rfc3339(ts: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// One secret value: what it is, how bad, where.
@@ -127,6 +134,9 @@ pub struct Report {
     pub suppressed: Suppressed,
     pub warnings: Vec<Warning>,
     pub groups: Vec<Group>,
+    /// The rules that produced groups, in first-group order (for SARIF's rule metadata).
+    #[serde(skip)]
+    pub rules: Vec<crate::rules::Rule>,
 }
 
 /// How to build a report.
@@ -144,6 +154,9 @@ pub fn now_secs() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+/// (line, rule index, value) of a finding, indexed by (root, path) for companion pairing.
+type NearFinding<'a> = (usize, usize, &'a [u8]);
 
 /// Lines within which parts of one credential (key id + secret) are paired.
 const COMPANION_LINES: usize = 5;
@@ -167,7 +180,7 @@ pub fn build(
     }
 
     // Index of (root, path, line) → (rule, value) for companion pairing.
-    let mut near: HashMap<(usize, &str), Vec<(usize, usize, &[u8])>> = HashMap::new();
+    let mut near: HashMap<(usize, &str), Vec<NearFinding<'_>>> = HashMap::new();
     for (value, fs) in &by_value {
         for f in fs {
             near.entry((f.location.root, f.location.path.as_str()))
@@ -188,26 +201,47 @@ pub fn build(
             .unwrap_or(0);
         let rule = engine.rule(best);
         let validated = fs.iter().any(|f| f.validated && f.rule == best);
+        // One location per place: for history, per path, keeping the introducing (earliest)
+        // commit, since later commits that merely kept the line are not new leaks.
         fs.sort_by(|a, b| {
-            (a.location.root, &a.location.path, a.location.line, a.location.column)
-                .cmp(&(b.location.root, &b.location.path, b.location.line, b.location.column))
+            let (la, lb) = (&a.location, &b.location);
+            let ta = la.git.as_ref().map(|g| g.timestamp);
+            let tb = lb.git.as_ref().map(|g| g.timestamp);
+            (la.root, &la.path, ta.is_some(), ta, la.line, la.column).cmp(&(
+                lb.root,
+                &lb.path,
+                tb.is_some(),
+                tb,
+                lb.line,
+                lb.column,
+            ))
         });
-        fs.dedup_by(|a, b| {
-            a.location.root == b.location.root
-                && a.location.path == b.location.path
-                && a.location.line == b.location.line
-                && a.location.column == b.location.column
-                && a.location.git.as_ref().map(|g| &g.commit) == b.location.git.as_ref().map(|g| &g.commit)
+        fs.dedup_by(|later, first| {
+            let (a, b) = (&later.location, &first.location);
+            a.root == b.root
+                && a.path == b.path
+                && match (&a.git, &b.git) {
+                    (Some(_), Some(_)) => true,
+                    (None, None) => a.line == b.line && a.column == b.column,
+                    _ => false,
+                }
         });
-
         // Introspection: the secret, or the whole match when the decoder needs context.
         let facts = match &rule.introspect {
             Some(d) => {
                 let f = fs.iter().find(|f| f.rule == best).unwrap_or(&fs[0]);
                 let secret = String::from_utf8_lossy(&f.secret);
-                let mut facts = introspect::introspect(d, &secret);
+                let context = String::from_utf8_lossy(&f.context);
+                // Decoders that read fields around the secret (a service-account JSON around
+                // its key) get the whole match first; others the secret, then the match.
+                let (first, second) = if d == "gcp_service_account" {
+                    (&context, &secret)
+                } else {
+                    (&secret, &context)
+                };
+                let mut facts = introspect::introspect(d, first);
                 if facts.is_empty() {
-                    facts = introspect::introspect(d, &String::from_utf8_lossy(&f.context));
+                    facts = introspect::introspect(d, second);
                 }
                 facts
             }
@@ -218,7 +252,9 @@ pub fn build(
         let mut companions: Vec<Companion> = Vec::new();
         if !rule.companions.is_empty() {
             for f in &fs {
-                let Some(list) = near.get(&(f.location.root, f.location.path.as_str())) else { continue };
+                let Some(list) = near.get(&(f.location.root, f.location.path.as_str())) else {
+                    continue;
+                };
                 for &(line, ri, other) in list {
                     let other_rule = engine.rule(ri);
                     if rule.companions.contains(&other_rule.id)
@@ -276,18 +312,39 @@ pub fn build(
             .then(a.rule.cmp(&b.rule))
             .then(a.fingerprint.cmp(&b.fingerprint))
     });
+    let mut rules: Vec<crate::rules::Rule> = Vec::new();
+    for g in &groups {
+        if !rules.iter().any(|r| r.id == g.rule)
+            && let Some(r) = (0..engine.rule_count())
+                .map(|i| engine.rule(i))
+                .find(|r| r.id == g.rule)
+        {
+            rules.push(r.clone());
+        }
+    }
     let mut summary = BTreeMap::new();
     for l in [Level::Critical, Level::High, Level::Medium, Level::Low] {
-        summary.insert(l.as_str(), groups.iter().filter(|g| g.blast.level == l).count());
+        summary.insert(
+            l.as_str(),
+            groups.iter().filter(|g| g.blast.level == l).count(),
+        );
     }
     Report {
-        tool: Tool { name: "blastradius", version: env!("CARGO_PKG_VERSION") },
-        fingerprint_kind: if key.is_some() { "hmac-sha256" } else { "sha256" },
+        tool: Tool {
+            name: "blastradius",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        fingerprint_kind: if key.is_some() {
+            "hmac-sha256"
+        } else {
+            "sha256"
+        },
         stats,
         summary,
         suppressed,
         warnings,
         groups,
+        rules,
     }
 }
 
@@ -300,13 +357,20 @@ fn engine_rule_name(engine: &Engine, id: &str) -> String {
 }
 
 fn show(secret: &[u8], reveal: bool) -> String {
-    if reveal { String::from_utf8_lossy(secret).into_owned() } else { redact(secret) }
+    if reveal {
+        String::from_utf8_lossy(secret).into_owned()
+    } else {
+        redact(secret)
+    }
 }
 
 impl Report {
     /// Groups at or above `level`.
     pub fn count_at_least(&self, level: Level) -> usize {
-        self.groups.iter().filter(|g| g.blast.level >= level).count()
+        self.groups
+            .iter()
+            .filter(|g| g.blast.level >= level)
+            .count()
     }
 }
 
@@ -316,17 +380,26 @@ mod tests {
 
     #[test]
     fn redaction_hides_the_body() {
-        assert_eq!(redact(b"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"), "ghp_eG…(40)");
+        assert_eq!(
+            redact(b"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"),
+            "ghp_eG…(40)"
+        );
         assert_eq!(redact(b"hunter2"), "…(7)");
         let r = redact(b"Tr0ub4dor&3xyzzy");
         assert!(r.ends_with("…(16)") && r.chars().count() <= 8, "{r}");
-        assert_eq!(redact("pässwörd-ünïcode-long".as_bytes()).chars().last(), Some(')'));
+        assert_eq!(
+            redact("pässwörd-ünïcode-long".as_bytes()).chars().last(),
+            Some(')')
+        );
     }
 
     #[test]
     fn fingerprints() {
         let plain = fingerprint(b"abc", None);
-        assert_eq!(plain, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            plain,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         let keyed = fingerprint(b"abc", Some(b"k"));
         assert_ne!(plain, keyed);
         assert_eq!(keyed.len(), 64);

@@ -185,8 +185,12 @@ impl RuleSet {
 
     /// Adds (or overrides by id) every `*.toml` rule file in `dir`.
     pub fn add_dir(&mut self, dir: &Path) -> Result<(), RuleError> {
-        let err = |message: String| RuleError { origin: dir.display().to_string(), message };
-        let rd = std::fs::read_dir(dir).map_err(|e| err(format!("cannot read rules directory: {e}")))?;
+        let err = |message: String| RuleError {
+            origin: dir.display().to_string(),
+            message,
+        };
+        let rd =
+            std::fs::read_dir(dir).map_err(|e| err(format!("cannot read rules directory: {e}")))?;
         let mut files: Vec<_> = rd
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -289,10 +293,10 @@ fn check_rule(rule: &Rule) -> Result<(), String> {
     if !rule.pattern.contains("(?P<secret>") && !rule.pattern.contains("(?<secret>") {
         return Err("pattern has no named group 'secret'".into());
     }
-    if let Some(d) = &rule.introspect {
-        if !crate::introspect::DECODERS.contains(&d.as_str()) {
-            return Err(format!("unknown introspect decoder '{d}'"));
-        }
+    if let Some(d) = &rule.introspect
+        && !crate::introspect::DECODERS.contains(&d.as_str())
+    {
+        return Err(format!("unknown introspect decoder '{d}'"));
     }
     Ok(())
 }
@@ -310,7 +314,11 @@ mod tests {
     #[test]
     fn override_by_id_keeps_position() {
         let mut set = RuleSet::embedded().unwrap();
-        let pos = set.rules().iter().position(|r| r.id == "github.pat.classic").unwrap();
+        let pos = set
+            .rules()
+            .iter()
+            .position(|r| r.id == "github.pat.classic")
+            .unwrap();
         let text = r#"
 provider = "Mine"
 [[rule]]

@@ -88,7 +88,9 @@ fn grafana_crc32_hex(token: &[u8]) -> bool {
 /// Decodes base64url with or without padding (JWT segments omit it).
 pub fn b64url(seg: &[u8]) -> Option<Vec<u8>> {
     let trimmed: Vec<u8> = seg.iter().copied().filter(|&b| b != b'=').collect();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed).ok()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .ok()
 }
 
 fn jwt_structure(token: &[u8]) -> bool {
@@ -158,16 +160,26 @@ mod tests {
 
     #[test]
     fn gitlab_routable_checksum() {
-        assert!(gitlab_crc32_base36(b"glpat-bzox79Of-KE9FD2LjoXXF4CvyxA.0r03gxo7s"));
-        assert!(gitlab_crc32_base36(b"glpat-e-3j8EoACmqdZLQB1Dmvs85ksyY.01.0r0xfk7p9"));
-        assert!(!gitlab_crc32_base36(b"glpat-bzox79Of-KE9FD2LjoXXF4CvyxA.0r03gxo7t"));
+        assert!(gitlab_crc32_base36(
+            b"glpat-bzox79Of-KE9FD2LjoXXF4CvyxA.0r03gxo7s"
+        ));
+        assert!(gitlab_crc32_base36(
+            b"glpat-e-3j8EoACmqdZLQB1Dmvs85ksyY.01.0r0xfk7p9"
+        ));
+        assert!(!gitlab_crc32_base36(
+            b"glpat-bzox79Of-KE9FD2LjoXXF4CvyxA.0r03gxo7t"
+        ));
         assert!(!gitlab_crc32_base36(b"short"));
     }
 
     #[test]
     fn grafana_checksum() {
-        assert!(grafana_crc32_hex(b"glsa_TYK7fskLFaQGuyDkg45NcggXpfnnGx51_07729332"));
-        assert!(!grafana_crc32_hex(b"glsa_TYK7fskLFaQGuyDkg45NcggXpfnnGx51_07729333"));
+        assert!(grafana_crc32_hex(
+            b"glsa_TYK7fskLFaQGuyDkg45NcggXpfnnGx51_07729332"
+        ));
+        assert!(!grafana_crc32_hex(
+            b"glsa_TYK7fskLFaQGuyDkg45NcggXpfnnGx51_07729333"
+        ));
         assert!(!grafana_crc32_hex(b"glsa_x_123"));
     }
 

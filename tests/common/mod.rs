@@ -53,8 +53,13 @@ pub fn scan_json(dir: &Path, extra: &[&str]) -> (serde_json::Value, Output) {
     let mut args = vec!["scan", "--format", "json"];
     args.extend_from_slice(extra);
     let o = run(dir, &args);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("json parse: {e}\nstdout: {}\nstderr: {}", stdout(&o), stderr(&o)));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "json parse: {e}\nstdout: {}\nstderr: {}",
+            stdout(&o),
+            stderr(&o)
+        )
+    });
     (v, o)
 }
 
@@ -63,7 +68,10 @@ pub fn paths(v: &serde_json::Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for g in v["groups"].as_array().into_iter().flatten() {
         for l in g["locations"].as_array().into_iter().flatten() {
-            out.push((l["path"].as_str().unwrap_or_default().to_string(), g["rule"].as_str().unwrap_or_default().to_string()));
+            out.push((
+                l["path"].as_str().unwrap_or_default().to_string(),
+                g["rule"].as_str().unwrap_or_default().to_string(),
+            ));
         }
     }
     out.sort();
@@ -89,7 +97,11 @@ pub fn git_at(dir: &Path, args: &[&str], date: &str) -> String {
         .env("HOME", dir)
         .output()
         .expect("git runs");
-    assert!(o.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 

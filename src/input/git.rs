@@ -1,0 +1,587 @@
+//! Git inputs: every blob in history (`scan --git`), and the staged change (`scan --staged`).
+//!
+//! History: commits are walked parents-first from the selected refs, and each commit's tree is
+//! walked skipping every subtree already seen, so a blob is met first in the commit that
+//! introduced it and every distinct blob is scanned exactly once, in parallel, one blob in
+//! memory per thread. Findings are attributed to the path and introducing commit, and marked
+//! "at HEAD" when the same value is still in HEAD's tree (a secret removed from HEAD is still
+//! in history and still extractable, but less exposed).
+//!
+//! Staged: the index blobs of files added or changed relative to HEAD, with findings kept only
+//! on lines the change adds, so a pre-commit hook never blocks on a secret that was already
+//! committed (that is a history finding) and never reads the work tree.
+
+use crate::Error;
+use crate::matcher::Scratch;
+use crate::model::{Finding, GitOrigin, Stats};
+use crate::report::rfc3339;
+use crate::scan::{BlobMeta, Collector, Scanner, progress_add};
+use git2::{
+    DiffFindOptions, DiffOptions, ObjectType, Oid, Repository, Sort, TreeWalkMode, TreeWalkResult,
+};
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+
+use super::fs::Root;
+
+/// Which history to scan.
+#[derive(Debug, Clone, Default)]
+pub struct GitOptions {
+    /// Only these branches (or any ref names git can resolve); empty = all local branches and tags.
+    pub branches: Vec<String>,
+    /// Scan only commits not reachable from this one.
+    pub since_commit: Option<String>,
+    /// Also remote-tracking refs.
+    pub all_refs: bool,
+}
+
+/// Most paths recorded for one blob (copies of one file under several names).
+const MAX_PATHS_PER_BLOB: usize = 8;
+
+struct CommitMeta {
+    id: Oid,
+    author: String,
+    time: i64,
+}
+
+struct BlobJob {
+    oid: Oid,
+    /// (path, index into commits) where the blob was first met, per distinct path.
+    paths: Vec<(String, u32)>,
+}
+
+fn git_err(repo: &Path, what: &str, e: &git2::Error) -> Error {
+    Error(format!("{}: {what}: {}", repo.display(), e.message()))
+}
+
+/// Opens a repository, with a clear error when the path is not one.
+pub fn open(path: &Path) -> Result<Repository, Error> {
+    Repository::open(path).map_err(|e| match e.code() {
+        git2::ErrorCode::NotFound => Error(format!("{}: not a git repository", path.display())),
+        _ => git_err(path, "cannot open repository", &e),
+    })
+}
+
+/// Scans every distinct blob reachable from the selected refs of the repository at `root`.
+pub fn scan_history(
+    scanner: &Scanner,
+    root: &Root<'_>,
+    gopts: &GitOptions,
+    out: &Collector,
+) -> Result<(), Error> {
+    let path = root.path;
+    let repo = open(path)?;
+    if repo.is_shallow() {
+        out.warn(
+            &root.name,
+            "shallow clone: history before the shallow boundary is not scanned",
+        );
+    }
+    let mut walk = repo
+        .revwalk()
+        .map_err(|e| git_err(path, "cannot walk history", &e))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+        .map_err(|e| git_err(path, "cannot sort history", &e))?;
+    let pushed = push_refs(&repo, &mut walk, gopts, root, out)?;
+    // 1. Walk commits parents-first; meet each tree and blob once.
+    let mut commits: Vec<CommitMeta> = Vec::new();
+    let mut seen_trees: HashSet<Oid> = HashSet::new();
+    let mut blob_index: HashMap<Oid, usize> = HashMap::new();
+    let mut jobs: Vec<BlobJob> = Vec::new();
+    let mut submodules: HashSet<String> = HashSet::new();
+    if let Some(since) = &gopts.since_commit {
+        let commit = repo
+            .revparse_single(since)
+            .and_then(|o| o.peel_to_commit())
+            .map_err(|e| git_err(path, &format!("--since-commit {since}"), &e))?;
+        walk.hide(commit.id())
+            .map_err(|e| git_err(path, "--since-commit", &e))?;
+        // What the boundary commit already had is not new: mark its trees and blobs seen.
+        if let Ok(tree) = commit.tree() {
+            seen_trees.insert(tree.id());
+            let _ = tree.walk(TreeWalkMode::PreOrder, |_, e| {
+                match e.kind() {
+                    Some(ObjectType::Tree) => {
+                        seen_trees.insert(e.id());
+                    }
+                    Some(ObjectType::Blob) => {
+                        blob_index.insert(e.id(), usize::MAX);
+                    }
+                    _ => {}
+                }
+                TreeWalkResult::Ok
+            });
+        }
+    }
+    if pushed {
+        for step in walk.by_ref() {
+            let oid = match step {
+                Ok(o) => o,
+                Err(e) => {
+                    out.warn(&root.name, format!("history walk: {}", e.message()));
+                    continue;
+                }
+            };
+            let commit = match repo.find_commit(oid) {
+                Ok(c) => c,
+                Err(e) => {
+                    out.warn(&root.name, format!("commit {oid}: {}", e.message()));
+                    continue;
+                }
+            };
+            let tree = match commit.tree() {
+                Ok(t) => t,
+                Err(e) => {
+                    out.warn(&root.name, format!("tree of commit {oid}: {}", e.message()));
+                    continue;
+                }
+            };
+            let idx = commits.len() as u32;
+            commits.push(CommitMeta {
+                id: oid,
+                author: String::from_utf8_lossy(commit.author().name_bytes()).into_owned(),
+                time: commit.time().seconds(),
+            });
+            if !seen_trees.insert(tree.id()) {
+                continue;
+            }
+            let mut ctx = TreeCtx {
+                repo: &repo,
+                seen_trees: &mut seen_trees,
+                blob_index: &mut blob_index,
+                jobs: &mut jobs,
+                submodules: &mut submodules,
+                commit: idx,
+                out,
+                root_name: &root.name,
+            };
+            ctx.walk(&tree, "");
+        }
+    }
+    let mut sub: Vec<_> = submodules.into_iter().collect();
+    sub.sort();
+    for s in sub {
+        out.warn(
+            format!("{}:{s}", root.name),
+            "submodule not followed (scan it as its own repository)",
+        );
+    }
+
+    // 2. Blobs at HEAD, to tell "still present" from "only in history".
+    let head_blobs = head_blob_set(&repo);
+    drop(walk);
+    drop(repo);
+
+    // 3. Scan each distinct blob once, in parallel, one repository handle per thread.
+    let threads = rayon::current_num_threads().max(1);
+    let mut handles = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        handles.push(Mutex::new((open(path)?, Scratch::default())));
+    }
+    let found: Mutex<Vec<(Finding, bool)>> = Mutex::new(Vec::new());
+    let stats = Mutex::new(Stats {
+        commits_walked: commits.len() as u64,
+        ..Stats::default()
+    });
+    jobs.par_iter().for_each(|job| {
+        let slot = rayon::current_thread_index().unwrap_or(0) % threads;
+        let Ok(mut guard) = handles[slot].lock() else {
+            return;
+        };
+        let (repo, scratch) = &mut *guard;
+        let Some((first_path, first_commit)) = job.paths.first() else {
+            return;
+        };
+        let c = &commits[*first_commit as usize];
+        let display = || {
+            format!(
+                "{} (blob {} in commit {})",
+                first_path,
+                short(job.oid),
+                short(c.id)
+            )
+        };
+        let size = match repo.odb().and_then(|odb| odb.read_header(job.oid)) {
+            Ok((size, _)) => size as u64,
+            Err(e) => {
+                return out.warn(
+                    display(),
+                    format!("missing or corrupt object: {}", e.message()),
+                );
+            }
+        };
+        if size > scanner.opts.max_file_size {
+            out.warn(
+                display(),
+                format!("skipped: {size} bytes is over --max-file-size"),
+            );
+            if let Ok(mut s) = stats.lock() {
+                s.skipped_too_large += 1;
+            }
+            return;
+        }
+        let blob = match repo.find_blob(job.oid) {
+            Ok(b) => b,
+            Err(e) => {
+                return out.warn(
+                    display(),
+                    format!("missing or corrupt object: {}", e.message()),
+                );
+            }
+        };
+        let data = blob.content();
+        let at_head = head_blobs.contains(&job.oid);
+        let mut local: Vec<(Finding, bool)> = Vec::new();
+        for (i, (p, ci)) in job.paths.iter().enumerate() {
+            let cm = &commits[*ci as usize];
+            let origin = GitOrigin {
+                commit: cm.id.to_string(),
+                author: cm.author.clone(),
+                timestamp: cm.time,
+                date: rfc3339(cm.time),
+                at_head: false,
+                blob: Some(job.oid.to_string()),
+            };
+            let meta = BlobMeta {
+                path: p,
+                root: root.index,
+                root_name: &root.name,
+                git: Some(&origin),
+                decoded: &[],
+            };
+            match scanner.scan_blob(data, &meta, scratch) {
+                Some(fs) => local.extend(fs.into_iter().map(|f| (f, at_head))),
+                None => {
+                    if let Ok(mut s) = stats.lock() {
+                        s.skipped_binary += 1;
+                    }
+                    break;
+                }
+            }
+            if i == 0 {
+                if let Ok(mut s) = stats.lock() {
+                    s.blobs_scanned += 1;
+                    s.bytes_scanned += data.len() as u64;
+                }
+                progress_add(&out.progress, 1, data.len() as u64);
+            }
+        }
+        if !local.is_empty()
+            && let Ok(mut f) = found.lock()
+        {
+            f.extend(local);
+        }
+    });
+
+    // 4. A value is at HEAD if any blob holding it is in HEAD's tree.
+    let found = found.into_inner().unwrap_or_default();
+    let at_head: HashSet<Vec<u8>> = found
+        .iter()
+        .filter(|(_, h)| *h)
+        .map(|(f, _)| f.secret.clone())
+        .collect();
+    let findings: Vec<Finding> = found
+        .into_iter()
+        .map(|(mut f, _)| {
+            if let Some(g) = f.location.git.as_mut() {
+                g.at_head = at_head.contains(&f.secret);
+            }
+            f
+        })
+        .collect();
+    out.findings(findings);
+    out.stats(&stats.into_inner().unwrap_or_default());
+    Ok(())
+}
+
+fn short(oid: Oid) -> String {
+    oid.to_string().chars().take(10).collect()
+}
+
+/// Pushes the selected refs onto the walk; false when there is nothing to walk (empty repo).
+fn push_refs(
+    repo: &Repository,
+    walk: &mut git2::Revwalk<'_>,
+    g: &GitOptions,
+    root: &Root<'_>,
+    out: &Collector,
+) -> Result<bool, Error> {
+    let mut pushed = false;
+    if !g.branches.is_empty() {
+        for b in &g.branches {
+            let commit = repo
+                .revparse_single(b)
+                .or_else(|_| repo.revparse_single(&format!("refs/remotes/{b}")))
+                .and_then(|o| o.peel_to_commit())
+                .map_err(|e| git_err(root.path, &format!("--branch {b}"), &e))?;
+            walk.push(commit.id())
+                .map_err(|e| git_err(root.path, b, &e))?;
+            pushed = true;
+        }
+        return Ok(pushed);
+    }
+    let refs = repo
+        .references()
+        .map_err(|e| git_err(root.path, "cannot list refs", &e))?;
+    for r in refs {
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                out.warn(&root.name, format!("unreadable ref: {}", e.message()));
+                continue;
+            }
+        };
+        let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+        let wanted = name.starts_with("refs/heads/")
+            || name.starts_with("refs/tags/")
+            || (g.all_refs && name.starts_with("refs/remotes/"));
+        if !wanted {
+            continue;
+        }
+        match r.peel_to_commit() {
+            Ok(c) => {
+                if walk.push(c.id()).is_ok() {
+                    pushed = true;
+                }
+            }
+            // Tags of trees or blobs are rare and carry no history; a broken ref is worth saying.
+            Err(e)
+                if e.code() != git2::ErrorCode::InvalidSpec
+                    && e.class() != git2::ErrorClass::Object =>
+            {
+                out.warn(&root.name, format!("ref {name}: {}", e.message()));
+            }
+            Err(_) => {}
+        }
+    }
+    // A detached HEAD is history too.
+    if let Ok(head) = repo.head()
+        && let Ok(c) = head.peel_to_commit()
+        && walk.push(c.id()).is_ok()
+    {
+        pushed = true;
+    }
+    Ok(pushed)
+}
+
+struct TreeCtx<'a, 'r> {
+    repo: &'r Repository,
+    seen_trees: &'a mut HashSet<Oid>,
+    blob_index: &'a mut HashMap<Oid, usize>,
+    jobs: &'a mut Vec<BlobJob>,
+    submodules: &'a mut HashSet<String>,
+    commit: u32,
+    out: &'a Collector,
+    root_name: &'a str,
+}
+
+impl TreeCtx<'_, '_> {
+    /// Records the blobs of a tree not yet seen; descends only into unseen subtrees.
+    fn walk(&mut self, tree: &git2::Tree<'_>, prefix: &str) {
+        for entry in tree.iter() {
+            let name = String::from_utf8_lossy(entry.name_bytes());
+            let path = if prefix.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            match entry.kind() {
+                Some(ObjectType::Blob) => {
+                    let oid = entry.id();
+                    match self.blob_index.get(&oid) {
+                        // Known before the scanned range (--since-commit).
+                        Some(&usize::MAX) => {}
+                        Some(&i) => {
+                            let job = &mut self.jobs[i];
+                            if job.paths.len() < MAX_PATHS_PER_BLOB
+                                && !job.paths.iter().any(|(p, _)| *p == path)
+                            {
+                                job.paths.push((path, self.commit));
+                            }
+                        }
+                        None => {
+                            self.blob_index.insert(oid, self.jobs.len());
+                            self.jobs.push(BlobJob {
+                                oid,
+                                paths: vec![(path, self.commit)],
+                            });
+                        }
+                    }
+                }
+                Some(ObjectType::Tree) => {
+                    if !self.seen_trees.insert(entry.id()) {
+                        continue;
+                    }
+                    match self.repo.find_tree(entry.id()) {
+                        Ok(sub) => self.walk(&sub, &path),
+                        Err(e) => self.out.warn(
+                            format!("{}:{path}", self.root_name),
+                            format!(
+                                "missing or corrupt tree {}: {}",
+                                short(entry.id()),
+                                e.message()
+                            ),
+                        ),
+                    }
+                }
+                Some(ObjectType::Commit) => {
+                    self.submodules.insert(path);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn head_blob_set(repo: &Repository) -> HashSet<Oid> {
+    let mut set = HashSet::new();
+    if let Ok(tree) = repo.head().and_then(|h| h.peel_to_tree()) {
+        let _ = tree.walk(TreeWalkMode::PreOrder, |_, e| {
+            if e.kind() == Some(ObjectType::Blob) {
+                set.insert(e.id());
+            }
+            TreeWalkResult::Ok
+        });
+    }
+    set
+}
+
+/// The work tree root of the repository containing `start`.
+pub fn workdir_of(start: &Path) -> Result<std::path::PathBuf, Error> {
+    let repo = discover(start)?;
+    Ok(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf())
+}
+
+fn discover(start: &Path) -> Result<Repository, Error> {
+    Repository::discover(start).map_err(|e| match e.code() {
+        git2::ErrorCode::NotFound => {
+            Error(format!("{}: not inside a git repository", start.display()))
+        }
+        _ => git_err(start, "cannot open repository", &e),
+    })
+}
+
+/// Scans the staged change of the repository containing `start`: index blobs of files added
+/// or modified relative to HEAD, keeping findings on added lines only.
+pub fn scan_staged(
+    scanner: &Scanner,
+    start: &Path,
+    out: &Collector,
+) -> Result<std::path::PathBuf, Error> {
+    let repo = discover(start)?;
+    let workdir = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();
+    let index = repo
+        .index()
+        .map_err(|e| git_err(&workdir, "cannot read the index", &e))?;
+    let head_tree = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    let mut dopts = DiffOptions::new();
+    dopts.ignore_submodules(true).context_lines(0);
+    let mut diff = repo
+        .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut dopts))
+        .map_err(|e| git_err(&workdir, "cannot diff the index against HEAD", &e))?;
+    // Renames are not additions: a moved file must not re-block on lines it already had.
+    let _ = diff.find_similar(Some(DiffFindOptions::new().renames(true)));
+    let root_name = workdir.display().to_string();
+    let mut scratch = Scratch::default();
+    let mut stats = Stats::default();
+    for delta in diff.deltas() {
+        use git2::Delta::*;
+        if !matches!(
+            delta.status(),
+            Added | Modified | Renamed | Copied | Typechange
+        ) {
+            continue;
+        }
+        let new = delta.new_file();
+        if new.id().is_zero() || new.mode() == git2::FileMode::Commit {
+            continue;
+        }
+        let path = new
+            .path_bytes()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .unwrap_or_default();
+        let blob = match repo.find_blob(new.id()) {
+            Ok(b) => b,
+            Err(e) => {
+                out.warn(&path, format!("cannot read staged blob: {}", e.message()));
+                continue;
+            }
+        };
+        if blob.size() as u64 > scanner.opts.max_file_size {
+            out.warn(
+                &path,
+                format!("skipped: {} bytes is over --max-file-size", blob.size()),
+            );
+            continue;
+        }
+        let old = delta.old_file();
+        let old_blob = if old.id().is_zero() {
+            None
+        } else {
+            repo.find_blob(old.id()).ok()
+        };
+        let added = match added_lines(old_blob.as_ref(), &blob) {
+            Ok(a) => a,
+            Err(e) => {
+                out.warn(&path, format!("cannot diff staged blob: {}", e.message()));
+                continue;
+            }
+        };
+        if added.is_empty() {
+            continue;
+        }
+        let meta = BlobMeta {
+            path: &path,
+            root: 0,
+            root_name: &root_name,
+            git: None,
+            decoded: &[],
+        };
+        match scanner.scan_blob(blob.content(), &meta, &mut scratch) {
+            Some(fs) => {
+                stats.files_scanned += 1;
+                stats.bytes_scanned += blob.size() as u64;
+                let kept: Vec<Finding> = fs
+                    .into_iter()
+                    .filter(|f| {
+                        (f.location.line..=f.location.end_line)
+                            .any(|l| added.binary_search(&l).is_ok())
+                    })
+                    .collect();
+                out.findings(kept);
+            }
+            None => stats.skipped_binary += 1,
+        }
+    }
+    out.stats(&stats);
+    Ok(workdir)
+}
+
+/// Sorted 1-based line numbers that `new` adds relative to `old` (all lines when `old` is None).
+fn added_lines(
+    old: Option<&git2::Blob<'_>>,
+    new: &git2::Blob<'_>,
+) -> Result<Vec<usize>, git2::Error> {
+    let Some(old) = old else {
+        let n = new.content().iter().filter(|&&b| b == b'\n').count() + 1;
+        return Ok((1..=n).collect());
+    };
+    let mut opts = DiffOptions::new();
+    opts.context_lines(0).force_text(true);
+    let patch = git2::Patch::from_blobs(old, None, new, None, Some(&mut opts))?;
+    let mut lines = Vec::new();
+    for h in 0..patch.num_hunks() {
+        for l in 0..patch.num_lines_in_hunk(h)? {
+            let line = patch.line_in_hunk(h, l)?;
+            if line.origin() == '+'
+                && let Some(n) = line.new_lineno()
+            {
+                lines.push(n as usize);
+            }
+        }
+    }
+    lines.sort_unstable();
+    Ok(lines)
+}
