@@ -11,7 +11,7 @@
 pub mod filter;
 
 use crate::rules::{Rule, RuleSet};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -44,7 +44,10 @@ impl CompiledRule {
 }
 
 fn compile(rule: &Rule) -> Result<Regex, String> {
+    // ASCII semantics for \w, \b, \s and `.`: tokens are ASCII, and Unicode word
+    // boundaries would make the lazy DFA give up on any non-ASCII text (PikeVM fallback).
     let re = regex::bytes::RegexBuilder::new(&rule.pattern)
+        .unicode(false)
         .size_limit(32 << 20)
         .dfa_size_limit(16 << 20)
         .build()
@@ -99,6 +102,7 @@ impl Engine {
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .map_err(|e| format!("cannot build keyword automaton: {e}"))?;
         let rules = set
