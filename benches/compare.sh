@@ -112,7 +112,13 @@ fi
 mkdir -p "$BENCH_DIR"/{repos,corpus,results,tmp} || die "cannot create $BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 TMP=$(mktemp -d "$BENCH_DIR/tmp/run.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+STAGED_FILE=""   # set while staged mode has a file staged in the clone
+cleanup() {
+  [ -n "$STAGED_FILE" ] && { git -C "$BIG_REPO" rm -q --cached "$STAGED_FILE" 2>/dev/null; rm -f "$BIG_REPO/$STAGED_FILE"; }
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 want() { case ",$TOOLS," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
@@ -205,8 +211,11 @@ tool_version() { # one line, best effort
 clone_repo() {
   local src=$1 name dest
   name=$(basename "${src%/}"); name=${name%.git}
-  [ "$QUICK" = 1 ] && name=$name-quick
   dest=$BENCH_DIR/repos/$name
+  if [ "$QUICK" = 1 ]; then   # small: always fresh, so CI sees the current commit
+    dest=$BENCH_DIR/repos/$name-quick
+    rm -rf "$dest" "$BENCH_DIR/corpus/$name-quick-x"*
+  fi
   if [ ! -d "$dest/.git" ]; then
     log "cloning $src into $dest"
     rm -rf "$dest"
@@ -358,6 +367,7 @@ measure() {
   done
   local findings note="best of $i"
   [ "$report" = stdout ] && report=$out
+  [ -e "$report" ] || { na "$name" "exit $rc but no report written"; return; }
   findings=$(count_findings "$kind" "$report")
   [ "$kind" = none ] && findings=-
   row "$name" "$best" "$bestcpu" "$(mbps "$bytes" "$best")" "$(awk "BEGIN{printf \"%.0f\", $rss/1024}")" "$findings" "$note"
@@ -372,6 +382,7 @@ measure_hf() {
   res=$(timed "$out" "$err" "$@"); read -r wall kb rc cpu <<<"$res"
   if ! ok_rc "$name" "$rc"; then fail_row "$name" "$rc" "$err"; return; fi
   [ "$report" = stdout ] && report=$out
+  [ -e "$report" ] || { na "$name" "exit $rc but no report written"; return; }
   local findings; findings=$(count_findings "$kind" "$report")
   [ "$kind" = none ] && findings=-
   local note="median of $STAGED_RUNS (hyperfine)"
@@ -441,7 +452,7 @@ run_staged() {
   # A synthetic GitHub-token-shaped value, generated so that no literal sits
   # in this script.
   python3 -c 'import random,string; r=random.Random(7); print("GITHUB_TOKEN=ghp_" + "".join(r.choice(string.ascii_letters+string.digits) for _ in range(36)))' >"$repo/$file"
-  git -C "$repo" add -f "$file"
+  git -C "$repo" add -f "$file"; STAGED_FILE=$file
   warm "$repo/.git/index" "$repo/$file"
   (
     cd "$repo" || exit 1
@@ -462,7 +473,7 @@ run_staged() {
       measure_hf detect-secrets-hook ds-hook stdout "$DETECT_SECRETS_HOOK" "$file"
     else na detect-secrets "$DETECT_SECRETS_WHY"; fi; }
   )
-  git -C "$repo" rm -q --cached "$file"; rm -f "$repo/$file"
+  git -C "$repo" rm -q --cached "$file"; rm -f "$repo/$file"; STAGED_FILE=""
 }
 
 # ------------------------------------------------------------------ report --
@@ -497,6 +508,10 @@ want ripsecrets && install_ripsecrets
 case "$MODE" in staged|all) install_hyperfine ;; esac
 
 case "$MODE" in dir|all) build_tree ;; esac
+# Measure a copy, so that a rebuild during the run cannot mix two binaries.
+if want blastradius && [ -x "$BLASTRADIUS" ]; then
+  cp "$BLASTRADIUS" "$TMP/blastradius" && BLASTRADIUS=$TMP/blastradius
+fi
 VERSIONS=$(for t in blastradius gitleaks betterleaks ripsecrets detect-secrets; do
   want "$t" && printf '%s; ' "$(tool_version "$t" || true)"; done)
 log "versions: $VERSIONS"

@@ -231,7 +231,8 @@ pub fn assess(inp: &Input<'_>) -> Blast {
 
     // 4. Reach: the strongest category, plus a little for each further strong one.
     let mut reach: Vec<Reach> = rule.reach.clone();
-    reach.sort_by(|a, b| reach_weight(*b).total_cmp(&reach_weight(*a)));
+    reach.extend(facts.reach.iter().copied());
+    reach.sort_by(|a, b| reach_weight(*b).total_cmp(&reach_weight(*a)).then(a.cmp(b)));
     reach.dedup();
     if let Some(&top) = reach.first() {
         let extra = reach
@@ -317,6 +318,15 @@ pub fn assess(inp: &Input<'_>) -> Blast {
             Factor::Sprawl,
             format!("reused across {} repositories or scan roots", roots.len()),
             0.7,
+        );
+    }
+
+    let envs = environments(inp.locations);
+    if envs.len() > 1 {
+        push(
+            Factor::Sprawl,
+            format!("reused across environments ({})", envs.join(", ")),
+            0.5,
         );
     }
 
@@ -433,6 +443,29 @@ pub fn assess(inp: &Input<'_>) -> Blast {
     }
 }
 
+/// Deployment environments named by the paths a value was found in (`.env.production`,
+/// `deploy/staging/values.yaml`), deduplicated and sorted.
+pub fn environments(locations: &[Location]) -> Vec<&'static str> {
+    let mut envs: Vec<&'static str> = Vec::new();
+    for l in locations {
+        let lower = l.path.to_ascii_lowercase();
+        for word in lower.split(|c: char| !c.is_ascii_alphanumeric()) {
+            let env = match word {
+                "prod" | "production" | "prd" | "live" => "production",
+                "staging" | "stage" | "stg" | "preprod" => "staging",
+                "dev" | "development" | "local" => "development",
+                "qa" | "uat" => "qa",
+                _ => continue,
+            };
+            if !envs.contains(&env) {
+                envs.push(env);
+            }
+        }
+    }
+    envs.sort_unstable();
+    envs
+}
+
 /// OWASP NHI Top 10 (2025) ids that apply.
 pub fn nhi_ids(rule: &Rule, blast: &Blast, locations: &[Location]) -> Vec<&'static str> {
     let mut ids = vec!["NHI2"];
@@ -450,7 +483,8 @@ pub fn nhi_ids(rule: &Rule, blast: &Blast, locations: &[Location]) -> Vec<&'stat
     {
         ids.push("NHI5");
     }
-    let cloud = rule.reach.contains(&Reach::CloudControlPlane);
+    let cloud = rule.reach.contains(&Reach::CloudControlPlane)
+        || blast.facts.reach.contains(&Reach::CloudControlPlane);
     let in_ci = locations.iter().any(|l| {
         matches!(
             context::classify(&l.path),
@@ -465,6 +499,9 @@ pub fn nhi_ids(rule: &Rule, blast: &Blast, locations: &[Location]) -> Vec<&'stat
         || blast.facts.mints.unwrap_or(rule.mints)
     {
         ids.push("NHI7");
+    }
+    if environments(locations).len() > 1 {
+        ids.push("NHI8");
     }
     let roots: BTreeSet<usize> = locations.iter().map(|l| l.root).collect();
     if roots.len() > 1 {

@@ -11,7 +11,7 @@
 
 use super::util::{b64_decode, json_secs, json_strings, lifetime_of_window, put, unix_to_iso};
 use super::{Facts, Privilege};
-use crate::rules::{Lifetime, Scope};
+use crate::rules::{Lifetime, Reach, Scope};
 use serde_json::{Map, Value};
 
 type Claims = Map<String, Value>;
@@ -152,6 +152,7 @@ fn kubernetes(claims: &Claims, facts: &mut Facts) -> bool {
                 put(facts, field, v);
             }
         }
+        facts.reach = vec![Reach::Orchestration, Reach::SecretsStore];
         if facts.expires_at.is_none() {
             facts.lifetime = Some(Lifetime::Never);
             facts.kind = Some("Kubernetes service-account token (legacy, non-expiring)".into());
@@ -180,6 +181,7 @@ fn kubernetes(claims: &Claims, facts: &mut Facts) -> bool {
     if facts.expires_at.is_some() && facts.lifetime.is_none() {
         facts.lifetime = Some(Lifetime::Short);
     }
+    facts.reach = vec![Reach::Orchestration, Reach::SecretsStore];
     facts.kind = Some("Kubernetes service-account token (bound)".into());
     true
 }
@@ -205,6 +207,7 @@ fn supabase(claims: &Claims, facts: &mut Facts) -> bool {
     match role {
         Some("service_role") => {
             facts.kind = Some("Supabase service_role key".into());
+            facts.reach = vec![Reach::DataStore, Reach::Identity];
             facts.privilege = Some(Privilege::Admin);
             facts.scope = Some(Scope::FixedBroad);
         }
@@ -238,6 +241,7 @@ fn entra(claims: &Claims, facts: &mut Facts) -> bool {
         .and_then(Value::as_str)
         .unwrap_or(tenant_from_iss);
     put(facts, "tenant", tenant);
+    facts.reach = vec![Reach::Identity, Reach::CloudControlPlane];
     if let Some(oid) = claims.get("oid").and_then(Value::as_str) {
         put(facts, "object_id", oid);
     }
@@ -296,6 +300,7 @@ fn auth0(claims: &Claims, facts: &mut Facts) -> bool {
         .is_some_and(|aud| aud.contains("/api/v2/"));
     if management {
         facts.kind = Some("Auth0 Management API token".into());
+        facts.reach = vec![Reach::Identity];
         facts.privilege = Some(Privilege::Admin);
         facts.scope = Some(Scope::FixedBroad);
     } else {

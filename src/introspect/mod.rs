@@ -24,7 +24,7 @@ pub mod uri;
 mod util;
 pub mod vault;
 
-use crate::rules::{Lifetime, Scope};
+use crate::rules::{Lifetime, Reach, Scope};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -84,6 +84,10 @@ pub struct Facts {
     /// Lifetime refined by what the token says (e.g. ASIA = temporary STS credentials).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifetime: Option<Lifetime>,
+    /// Systems the token reaches beyond the rule's own list, when its claims say (a Supabase
+    /// service_role key reaches the database; a Kubernetes service-account token the cluster).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reach: Vec<Reach>,
     /// Whether this credential can mint or refresh others, when the token says so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mints: Option<bool>,

@@ -64,7 +64,10 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<
             let c: Vec<String> = g
                 .companions
                 .iter()
-                .map(|c| format!("{} {}", c.rule, c.secret))
+                .map(|c| match c.locations.first() {
+                    Some(l) => format!("{} {} at {l}", c.rule, c.secret),
+                    None => format!("{} {}", c.rule, c.secret),
+                })
                 .collect();
             writeln!(out, "     with: {}", c.join(", "))?;
         }

@@ -101,6 +101,8 @@ pub struct Companion {
     pub rule: String,
     pub fingerprint: String,
     pub secret: String,
+    /// Where the companion part was found (`path:line`), all of its locations.
+    pub locations: Vec<String>,
 }
 
 /// Counts of findings that suppression removed, by mechanism.
@@ -266,6 +268,7 @@ pub fn build(
                             rule: other_rule.id.clone(),
                             fingerprint: fingerprint(other, key),
                             secret: show(other, opts.reveal),
+                            locations: Vec::new(),
                         });
                     }
                 }
@@ -304,6 +307,7 @@ pub fn build(
         });
     }
 
+    fold_companions(&mut groups, engine);
     groups.sort_by(|a, b| {
         b.blast
             .score
@@ -346,6 +350,48 @@ pub fn build(
         groups,
         rules,
     }
+}
+
+/// Multi-part credentials (key id + secret, SID + token) are one thing to revoke: the part
+/// whose rule comes first in the rule set absorbs the others that were found next to it; they
+/// stay visible as its `companions`, with their own fingerprints and locations.
+fn fold_companions(groups: &mut Vec<Group>, engine: &Engine) {
+    let position = |id: &str| {
+        (0..engine.rule_count())
+            .position(|i| engine.rule(i).id == id)
+            .unwrap_or(usize::MAX)
+    };
+    let by_fp: HashMap<String, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.fingerprint.clone(), i))
+        .collect();
+    let mut absorbed = vec![false; groups.len()];
+    for a in 0..groups.len() {
+        if absorbed[a] {
+            continue;
+        }
+        for c in 0..groups[a].companions.len() {
+            let Some(&b) = by_fp.get(&groups[a].companions[c].fingerprint) else {
+                continue;
+            };
+            if b == a || absorbed[b] || position(&groups[b].rule) < position(&groups[a].rule) {
+                continue;
+            }
+            absorbed[b] = true;
+            let locs: Vec<String> = groups[b]
+                .locations
+                .iter()
+                .map(|l| format!("{}:{}", l.path, l.line))
+                .collect();
+            groups[a].companions[c].locations = locs;
+        }
+    }
+    let mut i = 0;
+    groups.retain(|_| {
+        i += 1;
+        !absorbed[i - 1]
+    });
 }
 
 fn engine_rule_name(engine: &Engine, id: &str) -> String {

@@ -1,0 +1,1 @@
+storage_connection_string = "DefaultEndpointsProtocol=https;AccountName=acmeprodlogs;AccountKey=egUdNKt6H6TvjP9ugep1MLBbROYGUrDyYXw/9yZgqPsLp4ptsffOBxzdAYyvC5P4IPkWJdD176UOcFHl0kbm6Q==;EndpointSuffix=core.windows.net"

@@ -1,0 +1,2 @@
+const stripe = Stripe('pk_live_51Nc7zuMnMDBR4hRx3GR7qys80wdVTB4bsSvsU9XZ6htXAuL5bI9vmJdUhkNhhciHwMPPtbBLiwAyypXAQoXilIbQT7IRJz4qYj');
+export default stripe;
