@@ -26,14 +26,13 @@ pub fn entropy(s: &[u8]) -> f64 {
 }
 
 /// Words that mark a value as a placeholder or documentation example when they appear
-/// inside it (case-insensitive).
+/// anywhere inside it (case-insensitive). Long enough not to occur by chance in random text.
 const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"example",
     b"changeme",
     b"change_me",
     b"change-me",
     b"placeholder",
-    b"dummy",
     b"redacted",
     b"your_",
     b"your-",
@@ -41,22 +40,41 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"yourkey",
     b"yourpassword",
     b"yoursecret",
-    b"insert",
     b"replace_",
     b"replaceme",
     b"notarealkey",
     b"not_a_real",
-    b"fake_",
-    b"sample_",
-    b"todo",
-    b"xxxx",
-    b"****",
-    b"....",
+    b"xxxxxx",
+    b"******",
     b"\xe2\x80\xa6", // … (an already-redacted value)
     b"abcdefgh",
     b"12345678",
-    b"0123456789",
-    b"qwerty",
+];
+
+/// Short marker words: only checked in short values (under 24 bytes), where they are
+/// deliberate; in a long random token they occur by chance (a 2 KB key contains a given
+/// 4-letter word with probability ~0.2%).
+const SHORT_PLACEHOLDER_WORDS: &[&[u8]] = &[
+    b"dummy", b"todo", b"insert", b"fake_", b"sample_", b"qwerty", b"xxxx", b"****", b"....",
+];
+
+/// Whole values that are placeholders, not secrets.
+const PLACEHOLDER_VALUES: &[&[u8]] = &[
+    b"password",
+    b"passwd",
+    b"secret",
+    b"token",
+    b"changeit",
+    b"null",
+    b"none",
+    b"undefined",
+];
+
+/// Values published in provider documentation or RFCs as examples; matched exactly.
+const DOCUMENTED_EXAMPLES: &[&[u8]] = &[
+    b"sk_test_4eC39HqLyjWDarjtT1zdp7dc", // Stripe's documented test key
+    b"2YotnFZFEjr1zCsicMWpAA",           // RFC 6749 example access token
+    b"tGzv3JOkF0XG5Qx2TlKWIA",           // RFC 6749 example refresh token
 ];
 
 /// Templating and lookup syntax that means the value is filled in elsewhere.
@@ -65,7 +83,6 @@ const TEMPLATE_MARKERS: &[&[u8]] = &[
     b"{{",
     b"}}",
     b"$(",
-    b"%(",
     b"<%",
     b"#{",
     b"process.env",
@@ -104,7 +121,29 @@ pub fn is_placeholder(secret: &[u8], before: Option<u8>) -> bool {
     if TEMPLATE_MARKERS.iter().any(|m| contains_ci(secret, m)) {
         return true;
     }
+    // Python %-formatting: `%(name)s`.
+    if contains_ci(secret, b"%(") && contains_ci(secret, b")s") {
+        return true;
+    }
     if PLACEHOLDER_WORDS.iter().any(|w| contains_ci(secret, w)) {
+        return true;
+    }
+    if secret.len() < 24
+        && SHORT_PLACEHOLDER_WORDS
+            .iter()
+            .any(|w| contains_ci(secret, w))
+    {
+        return true;
+    }
+    if PLACEHOLDER_VALUES
+        .iter()
+        .any(|v| secret.eq_ignore_ascii_case(v))
+        || DOCUMENTED_EXAMPLES.contains(&secret)
+    {
+        return true;
+    }
+    // A value cut short for display: `sk_live_abc...`.
+    if secret.ends_with(b"...") {
         return true;
     }
     // One character repeated over most of the value (aaaaaaaa, 00000000).
@@ -155,6 +194,11 @@ mod tests {
             b"0000000000000000",
             b"abcdefghijklmnop",
             b"1234567890123456",
+            b"password",
+            b"sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            b"ghp_abc...",
+            b"%(db_password)s",
+            b"dummy-pass",
             b"sk_live_\xe2\x80\xa6",
             b"$TOKEN",
             b"%TOKEN%",
@@ -166,6 +210,8 @@ mod tests {
             &b"eG0Wx8Kvx2AZwpClk7jx2qzhdrENXs2t5pZJ"[..],
             b"Tr0ub4dor&3",
             b"9f86d081884c7d65",
+            b"Q29kZQ8xTodoZmFrZ3JhbmRvbWJ5dGVzaGVyZXRvbWFrZWl0bG9uZw",
+            b"k!%(^zq8#w",
         ] {
             assert!(
                 !is_placeholder(real, None),

@@ -263,7 +263,9 @@ fn merge(mut wins: Vec<Range<usize>>) -> Vec<Range<usize>> {
 }
 
 /// Keeps, among candidates whose secrets overlap, the best one: a specific rule beats a
-/// generic one, then the longer secret, then a validated match, then the earlier rule.
+/// generic one, a provider's rule beats a Generic-provider one (so `.npmrc` auth lines go to
+/// the npm rule, not to the generic assignment detector), then the longer secret, then a
+/// validated match, then the earlier rule.
 /// Identical matches from the same rule (found in two windows) collapse to one.
 fn resolve_overlaps(cands: &mut Vec<RawMatch>, rules: &[CompiledRule], out: &mut Vec<RawMatch>) {
     if cands.is_empty() {
@@ -273,6 +275,7 @@ fn resolve_overlaps(cands: &mut Vec<RawMatch>, rules: &[CompiledRule], out: &mut
         let r = &rules[m.rule].rule;
         (
             !r.generic,
+            r.provider != "Generic",
             m.secret.len(),
             m.validated,
             std::cmp::Reverse(m.rule),
