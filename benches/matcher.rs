@@ -25,10 +25,10 @@ fn read_tree(dir: &Path, out: &mut Vec<u8>) {
     for p in entries {
         if p.is_dir() {
             read_tree(&p, out);
-        } else if p.extension().is_some_and(|e| e == "rs" || e == "md") {
-            if let Ok(b) = std::fs::read(&p) {
-                out.extend_from_slice(&b);
-            }
+        } else if p.extension().is_some_and(|e| e == "rs" || e == "md")
+            && let Ok(b) = std::fs::read(&p)
+        {
+            out.extend_from_slice(&b);
         }
     }
 }
