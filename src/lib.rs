@@ -8,6 +8,7 @@
 //! SARIF. `src/main.rs` only parses arguments and prints. See `docs/ARCHITECTURE.md`.
 
 pub mod blast;
+pub mod decode;
 pub mod input;
 pub mod introspect;
 pub mod matcher;
@@ -161,6 +162,7 @@ pub fn run(req: &Request, progress: Arc<Progress>) -> Result<Report, Error> {
             input::git::scan_staged(&scanner, &start, &collector)?;
         }
     }
+    scanner.drain_into(&collector);
     let (findings, warnings, mut stats) = collector.into_parts();
     let mut suppressed = Suppressed::default();
     let findings = suppressor.apply(findings, &mut suppressed);

@@ -114,6 +114,15 @@ struct ScanArgs {
     /// Skip files larger than this (bytes; K, M, G suffixes allowed).
     #[arg(long, value_name = "SIZE", default_value = "50M", value_parser = parse_size)]
     max_file_size: u64,
+    /// Archive nesting levels opened (zip/jar/whl, tar, gz, bz2, xz, zst, images); 0: off.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    archive_depth: u32,
+    /// Give up on an archive after this many uncompressed bytes (K, M, G suffixes allowed).
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    max_archive_bytes: u64,
+    /// Levels of encoded content (base64, hex, percent, escapes) decoded and re-scanned; 0: off.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    decode_depth: u32,
     /// Worker threads (default: number of CPUs).
     #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
@@ -192,6 +201,9 @@ fn request(args: &ScanArgs) -> Request {
         scan_binary: args.scan_binary,
         no_ignore: args.no_ignore,
         follow_symlinks: args.follow_symlinks,
+        archive_depth: args.archive_depth,
+        max_archive_bytes: args.max_archive_bytes,
+        decode_depth: args.decode_depth,
         ..ScanOptions::default()
     };
     if let Some(t) = args.threads {

@@ -28,6 +28,26 @@ pub struct Location {
     /// Decoding chain that revealed the secret (e.g. ["base64"]), empty when literal.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub decoded: Vec<String>,
+    /// Container-image provenance: the layer (or config field) holding the secret and
+    /// whether the file is still visible in the final image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageOrigin>,
+}
+
+/// Where in a container image a secret sits. A file deleted or overwritten by a later layer
+/// is not visible in the final image's filesystem but is still extractable from its layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageOrigin {
+    /// Layer digest (`sha256:…`); absent for image-config fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// 0-based position of the layer, bottom first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_index: Option<usize>,
+    /// The file (or config field) is present in the final image.
+    pub visible_in_final_image: bool,
+    /// Human explanation, e.g. "not visible in final image: deleted by layer 2 …".
+    pub note: String,
 }
 
 /// Provenance of a finding from git history.
@@ -88,6 +108,22 @@ pub struct Stats {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_too_large_paths: Vec<String>,
     pub elapsed_ms: u64,
+    /// Files or blobs opened as archives (zip, tar, compressed streams, images).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archives_scanned: u64,
+    /// Archive members scanned as text (at any nesting level).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archive_members_scanned: u64,
+    /// Uncompressed bytes read out of archives.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archive_bytes: u64,
+    /// Encoded spans (base64, hex, …) decoded and re-scanned.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub decoded_spans: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Stats {
@@ -98,6 +134,10 @@ impl Stats {
         self.commits_walked += o.commits_walked;
         self.skipped_binary += o.skipped_binary;
         self.skipped_too_large += o.skipped_too_large;
+        self.archives_scanned += o.archives_scanned;
+        self.archive_members_scanned += o.archive_members_scanned;
+        self.archive_bytes += o.archive_bytes;
+        self.decoded_spans += o.decoded_spans;
         for p in &o.skipped_too_large_paths {
             if self.skipped_too_large_paths.len() < 100 {
                 self.skipped_too_large_paths.push(p.clone());

@@ -8,6 +8,7 @@
 use crate::matcher::{Engine, RawMatch, Scratch};
 use crate::model::{Finding, GitOrigin, Location, Stats, Warning};
 use crate::report::redact;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +24,12 @@ pub struct ScanOptions {
     pub threads: usize,
     /// Show full secrets in snippets (the report layer decides for the value itself).
     pub reveal: bool,
+    /// Archive nesting levels opened (`--archive-depth`; 0: archives are not opened).
+    pub archive_depth: u32,
+    /// Uncompressed bytes read from one archive, all levels together (`--max-archive-bytes`).
+    pub max_archive_bytes: u64,
+    /// Levels of encoded content decoded and re-scanned (`--decode-depth`; 0: off).
+    pub decode_depth: u32,
 }
 
 impl Default for ScanOptions {
@@ -36,6 +43,9 @@ impl Default for ScanOptions {
                 .map(|n| n.get())
                 .unwrap_or(2),
             reveal: false,
+            archive_depth: 3,
+            max_archive_bytes: 1 << 30,
+            decode_depth: 2,
         }
     }
 }
@@ -111,6 +121,51 @@ pub struct BlobMeta<'a> {
 pub struct Scanner {
     pub engine: Arc<Engine>,
     pub opts: ScanOptions,
+    /// Warnings and stats from inside buffers (archive members, decoding), which
+    /// `scan_blob`'s signature cannot return; [`Scanner::drain_into`] hands them over.
+    side: Mutex<(Vec<Warning>, Stats)>,
+}
+
+/// Per-buffer state while one `scan_blob` call walks into archives and encoded spans:
+/// the archive budgets (shared by every nesting level) and what to report besides findings.
+/// Single-threaded, hence cells.
+pub(crate) struct Cx {
+    pub bytes_left: Cell<u64>,
+    pub entries_left: Cell<u64>,
+    /// An archive bound was hit: stop reading the current top-level archive.
+    pub stopped: Cell<bool>,
+    /// Decoded bytes still allowed for the current file.
+    pub decode_left: Cell<u64>,
+    pub warnings: RefCell<Vec<Warning>>,
+    pub stats: RefCell<Stats>,
+}
+
+/// Decoded bytes allowed per file (all spans and levels), so one large base64 blob cannot
+/// blow up memory or time.
+pub const DECODE_BUDGET: u64 = 8 << 20;
+
+impl Cx {
+    pub fn new(opts: &ScanOptions) -> Cx {
+        Cx {
+            bytes_left: Cell::new(opts.max_archive_bytes),
+            entries_left: Cell::new(crate::input::archive::MAX_ENTRIES),
+            stopped: Cell::new(false),
+            decode_left: Cell::new(DECODE_BUDGET),
+            warnings: RefCell::new(Vec::new()),
+            stats: RefCell::new(Stats::default()),
+        }
+    }
+
+    pub fn warn(&self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.borrow_mut().push(Warning {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    pub fn stat(&self, f: impl FnOnce(&mut Stats)) {
+        f(&mut self.stats.borrow_mut());
+    }
 }
 
 /// How many bytes at the start of a buffer decide whether it is binary.
@@ -154,32 +209,218 @@ fn utf16_to_utf8(data: &[u8], little: bool) -> Vec<u8> {
 
 impl Scanner {
     pub fn new(engine: Arc<Engine>, opts: ScanOptions) -> Scanner {
-        Scanner { engine, opts }
+        Scanner {
+            engine,
+            opts,
+            side: Mutex::new((Vec::new(), Stats::default())),
+        }
     }
 
     /// Scans one buffer. Returns `None` when it was skipped as binary (counted by caller).
+    /// An archive (zip family, tar, gz, bz2, xz, zst, container image tarball) is opened
+    /// and its members scanned as `path!member`; an archive counts as scanned.
     pub fn scan_blob(
         &self,
         data: &[u8],
         meta: &BlobMeta<'_>,
         scratch: &mut Scratch,
     ) -> Option<Vec<Finding>> {
+        let cx = Cx::new(&self.opts);
+        let r = self.scan_node(data, meta, scratch, &cx, self.opts.archive_depth);
+        self.absorb(cx);
+        r
+    }
+
+    /// Moves the warnings and stats gathered inside buffers into the collector.
+    pub fn drain_into(&self, out: &Collector) {
+        if let Ok(mut side) = self.side.lock() {
+            let (w, s) = std::mem::take(&mut *side);
+            for w in w {
+                out.warn(w.path, w.message);
+            }
+            out.stats(&s);
+        }
+    }
+
+    pub(crate) fn absorb(&self, cx: Cx) {
+        let w = cx.warnings.into_inner();
+        let s = cx.stats.into_inner();
+        if w.is_empty() && s.archives_scanned == 0 && s.decoded_spans == 0 {
+            return;
+        }
+        if let Ok(mut side) = self.side.lock() {
+            side.0.extend(w);
+            side.1.merge(&s);
+        }
+    }
+
+    /// One buffer at any nesting level: archive (while `depth` allows), UTF-16, binary or
+    /// text. Archive detection comes first: archives contain NUL bytes.
+    pub(crate) fn scan_node(
+        &self,
+        data: &[u8],
+        meta: &BlobMeta<'_>,
+        scratch: &mut Scratch,
+        cx: &Cx,
+        depth: u32,
+    ) -> Option<Vec<Finding>> {
+        if self.opts.archive_depth > 0
+            && let Some(kind) = crate::input::archive::sniff(data)
+        {
+            if depth > 0 {
+                return Some(crate::input::archive::open(
+                    self, kind, data, meta, scratch, cx, depth,
+                ));
+            }
+            cx.warn(
+                meta.path,
+                format!(
+                    "{} archive nested deeper than --archive-depth {}; not opened",
+                    kind.name(),
+                    self.opts.archive_depth
+                ),
+            );
+        }
         if let Some(little) = utf16_bom(data) {
             let text = utf16_to_utf8(data, little);
-            return Some(self.scan_text(&text, meta, scratch));
+            return Some(self.scan_text(&text, meta, scratch, cx));
         }
         if !self.opts.scan_binary && is_binary(data) {
             return None;
         }
-        Some(self.scan_text(data, meta, scratch))
+        Some(self.scan_text(data, meta, scratch, cx))
     }
 
-    fn scan_text(&self, data: &[u8], meta: &BlobMeta<'_>, scratch: &mut Scratch) -> Vec<Finding> {
+    /// Literal matches, then encoded spans the literal scan did not already cover.
+    pub(crate) fn scan_text(
+        &self,
+        data: &[u8],
+        meta: &BlobMeta<'_>,
+        scratch: &mut Scratch,
+        cx: &Cx,
+    ) -> Vec<Finding> {
         let matches = self.engine.scan(data, scratch);
-        if matches.is_empty() {
-            return Vec::new();
+        let mut out = if matches.is_empty() {
+            Vec::new()
+        } else {
+            self.to_findings(data, &matches, meta)
+        };
+        if meta.decoded.is_empty() {
+            cx.decode_left.set(DECODE_BUDGET);
         }
-        self.to_findings(data, &matches, meta)
+        if (meta.decoded.len() as u32) < self.opts.decode_depth {
+            self.scan_encoded(data, &matches, meta, scratch, cx, &mut out);
+        }
+        out
+    }
+
+    /// Decodes candidate spans (see [`crate::decode`]) and re-scans the decoded text. A
+    /// finding keeps the chain in `Location.decoded` and is placed at the encoded span.
+    /// Spans that overlap a literal match are skipped, except when the literal secret lies
+    /// inside the span (a rule matched the encoded value itself, e.g. a Secret manifest's
+    /// `data:` value): then a more specific decoded finding supersedes the literal one.
+    /// `out` holds the literal findings first, one per `literal` match.
+    fn scan_encoded(
+        &self,
+        data: &[u8],
+        literal: &[RawMatch],
+        meta: &BlobMeta<'_>,
+        scratch: &mut Scratch,
+        cx: &Cx,
+        out: &mut Vec<Finding>,
+    ) {
+        type R = std::ops::Range<usize>;
+        let overlaps = |a: &R, b: &R| a.start < b.end && b.start < a.end;
+        let within = |a: &R, b: &R| b.start <= a.start && a.end <= b.end;
+        let mut productive: Vec<R> = Vec::new();
+        let mut superseded = vec![false; literal.len()];
+        // Candidates come sorted by start: line/column tracking walks the buffer once.
+        let mut pos = LinePos::default();
+        for span in crate::decode::candidates(data) {
+            if cx.decode_left.get() == 0 {
+                break;
+            }
+            let r = &span.range;
+            // Literal matches are sorted: only those near the span can overlap it.
+            let close = near(literal, r.start, r.end);
+            if close
+                .iter()
+                .any(|m| overlaps(&m.secret, r) && !within(&m.secret, r))
+                || productive.last().is_some_and(|p| overlaps(p, r))
+            {
+                continue;
+            }
+            let Some(text) = span.decode(data) else {
+                continue;
+            };
+            cx.decode_left
+                .set(cx.decode_left.get().saturating_sub(text.len() as u64));
+            cx.stat(|s| s.decoded_spans += 1);
+            let mut chain = meta.decoded.to_vec();
+            chain.push(span.encoding.name().to_string());
+            let inner = BlobMeta {
+                decoded: &chain,
+                ..meta.clone()
+            };
+            let mut found = self.scan_text(&text, &inner, scratch, cx);
+            if found.is_empty() {
+                continue;
+            }
+            // The literal matches inside the span are its encoded form: superseded.
+            let first = literal.partition_point(|m| m.secret.start < r.start);
+            for (i, m) in literal.iter().enumerate().skip(first) {
+                if m.secret.start >= r.end {
+                    break;
+                }
+                if within(&m.secret, r) {
+                    superseded[i] = true;
+                }
+            }
+            self.relocate(data, r, literal, &mut pos, &mut found);
+            productive.push(r.clone());
+            out.append(&mut found);
+        }
+        if superseded.contains(&true) && out.len() >= literal.len() {
+            let mut i = 0;
+            out.retain(|_| {
+                let keep = i >= superseded.len() || !superseded[i];
+                i += 1;
+                keep
+            });
+        }
+    }
+
+    /// Places findings from decoded text at the encoded span of `data` they came from; the
+    /// snippet is the original line with the span (and every literal secret) redacted.
+    fn relocate(
+        &self,
+        data: &[u8],
+        span: &std::ops::Range<usize>,
+        literal: &[RawMatch],
+        pos: &mut LinePos,
+        found: &mut [Finding],
+    ) {
+        let (line, column, line_start) = pos.advance(data, span.start);
+        let (end_line, end_column, _) = pos.clone().advance(data, span.end);
+        // Only the literal secrets the snippet can show: copying all of them per span made
+        // many encoded secrets in one file quadratic.
+        let (lo, hi, _, _) = snippet_view(data, line_start, span.start);
+        let mut marks: Vec<RawMatch> = near(literal, lo, hi).to_vec();
+        marks.push(RawMatch {
+            rule: 0,
+            secret: span.clone(),
+            whole: span.clone(),
+            validated: false,
+        });
+        marks.sort_by_key(|m| m.secret.start);
+        let snippet = self.snippet(data, line_start, span.start, &marks);
+        let inline_allowed = pos.inline_allowed(data);
+        for f in found {
+            let l = &mut f.location;
+            (l.line, l.column, l.end_line, l.end_column) = (line, column, end_line, end_column);
+            l.snippet = snippet.clone();
+            f.inline_allowed |= inline_allowed;
+        }
     }
 
     fn to_findings(&self, data: &[u8], matches: &[RawMatch], meta: &BlobMeta<'_>) -> Vec<Finding> {
@@ -192,14 +433,8 @@ impl Scanner {
                 let (l, c, _) = p2.advance(data, m.secret.end);
                 (l, c)
             };
-            let snippet = self.snippet(data, line_start, matches);
-            let line_end =
-                memchr::memchr(b'\n', &data[line_start..]).map_or(data.len(), |i| line_start + i);
-            let inline_allowed = memchr::memmem::find(
-                &data[line_start..line_end],
-                crate::suppress::INLINE_MARKER.as_bytes(),
-            )
-            .is_some();
+            let snippet = self.snippet(data, line_start, m.secret.start, matches);
+            let inline_allowed = pos.inline_allowed(data);
             let ctx_start = m
                 .whole
                 .start
@@ -222,6 +457,7 @@ impl Scanner {
                     root_name: meta.root_name.to_string(),
                     git: meta.git.cloned(),
                     decoded: meta.decoded.to_vec(),
+                    image: None,
                 },
             });
         }
@@ -229,15 +465,22 @@ impl Scanner {
     }
 
     /// The line starting at `line_start`, every secret on it redacted, capped in length.
-    fn snippet(&self, data: &[u8], line_start: usize, matches: &[RawMatch]) -> String {
-        let line_end =
-            memchr::memchr(b'\n', &data[line_start..]).map_or(data.len(), |i| line_start + i);
+    /// In a long line the view starts shortly before `focus` (the secret's start), so the
+    /// secret is in it, and the work per finding does not grow with the line.
+    fn snippet(
+        &self,
+        data: &[u8],
+        line_start: usize,
+        focus: usize,
+        matches: &[RawMatch],
+    ) -> String {
+        let (lo, line_end, cut_before, cut_after) = snippet_view(data, line_start, focus);
         let mut out = String::new();
-        let mut at = line_start;
-        for m in matches {
-            if m.secret.end <= line_start || m.secret.start >= line_end {
-                continue;
-            }
+        if cut_before {
+            out.push('…');
+        }
+        let mut at = lo;
+        for m in near(matches, lo, line_end) {
             let s = m.secret.start.max(at);
             out.push_str(&String::from_utf8_lossy(&data[at..s]));
             if self.opts.reveal {
@@ -256,10 +499,51 @@ impl Scanner {
         if trimmed.chars().count() > SNIPPET_CHARS {
             let cut: String = trimmed.chars().take(SNIPPET_CHARS).collect();
             format!("{cut}…")
+        } else if cut_after {
+            format!("{trimmed}…")
         } else {
             trimmed.to_string()
         }
     }
+}
+
+/// Bytes of a line a snippet looks at: enough for [`SNIPPET_CHARS`] code points of any UTF-8.
+const SNIPPET_BYTES: usize = 4 * SNIPPET_CHARS;
+
+/// The bytes of the line at `line_start` that a snippet for a secret at `focus` shows:
+/// `(start, end, cut_before, cut_after)`. The view starts at the line's start unless the
+/// secret starts further in than [`SNIPPET_CHARS`] bytes (then a little before the secret),
+/// and spans at most [`SNIPPET_BYTES`], so a 100 MB line costs no more than a short one.
+fn snippet_view(data: &[u8], line_start: usize, focus: usize) -> (usize, usize, bool, bool) {
+    let line_start = line_start.min(data.len());
+    let focus = focus.clamp(line_start, data.len());
+    let mut lo = line_start;
+    if focus - line_start >= SNIPPET_CHARS {
+        lo = focus - SNIPPET_CHARS / 4;
+        while lo < focus && (data[lo] & 0xC0) == 0x80 {
+            lo += 1;
+        }
+    }
+    let limit = (lo + SNIPPET_BYTES).min(data.len());
+    match memchr::memchr(b'\n', &data[lo..limit]) {
+        Some(i) => (lo, lo + i, lo > line_start, false),
+        None => (
+            lo,
+            limit,
+            lo > line_start,
+            limit < data.len() && data[limit] != b'\n',
+        ),
+    }
+}
+
+/// The matches (sorted by start, not overlapping) whose secrets intersect `lo..hi`.
+fn near(matches: &[RawMatch], lo: usize, hi: usize) -> &[RawMatch] {
+    let mut first = matches.partition_point(|m| m.secret.start < lo);
+    while first > 0 && matches[first - 1].secret.end > lo {
+        first -= 1;
+    }
+    let last = first + matches[first..].partition_point(|m| m.secret.start < hi);
+    &matches[first..last]
 }
 
 /// Incremental line/column tracking over sorted offsets: each buffer is walked once.
@@ -268,6 +552,11 @@ struct LinePos {
     offset: usize,
     line: usize,
     line_start: usize,
+    /// Code points from `line_start` to `offset`: many matches on one long line each count
+    /// only from the previous one.
+    col: usize,
+    /// (line start, whether that line has the inline-allow marker), computed once per line.
+    inline: Option<(usize, bool)>,
 }
 
 impl LinePos {
@@ -277,16 +566,34 @@ impl LinePos {
         if target < self.offset {
             *self = LinePos::default();
         }
+        let mut from = self.offset;
         for nl in memchr::memchr_iter(b'\n', &data[self.offset..target]) {
             self.line += 1;
             self.line_start = self.offset + nl + 1;
+            self.col = 0;
+            from = self.line_start;
         }
         self.offset = target;
-        let col = data[self.line_start..target]
+        self.col += data[from..target]
             .iter()
             .filter(|&&b| (b & 0xC0) != 0x80)
             .count();
-        (self.line + 1, col + 1, self.line_start)
+        (self.line + 1, self.col + 1, self.line_start)
+    }
+
+    /// Whether the current line carries the inline-allow marker (searched once per line).
+    fn inline_allowed(&mut self, data: &[u8]) -> bool {
+        match self.inline {
+            Some((start, allowed)) if start == self.line_start => allowed,
+            _ => {
+                let rest = &data[self.line_start.min(data.len())..];
+                let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+                let allowed =
+                    memchr::memmem::find(line, crate::suppress::INLINE_MARKER.as_bytes()).is_some();
+                self.inline = Some((self.line_start, allowed));
+                allowed
+            }
+        }
     }
 }
 
@@ -315,6 +622,104 @@ mod tests {
         assert!(is_binary(b"abc\0def"));
         assert!(!is_binary(b"plain text"));
         assert!(!is_binary(&[0xFF, 0xFE, b'a', 0]));
+    }
+
+    #[test]
+    fn columns_count_incrementally_along_one_line() {
+        let data = "xé€ tok1 ü tok2 tok3\nnext tok4".as_bytes();
+        let mut p = LinePos::default();
+        for tok in ["tok1", "tok2", "tok3", "tok4"] {
+            let at = memchr::memmem::find(data, tok.as_bytes()).unwrap();
+            let (l, c, ls) = p.advance(data, at);
+            let fresh = std::str::from_utf8(&data[ls..at]).unwrap().chars().count() + 1;
+            assert_eq!(c, fresh, "{tok}");
+            assert_eq!(l, if tok == "tok4" { 2 } else { 1 });
+        }
+    }
+
+    fn scanner() -> Scanner {
+        let set = crate::rules::RuleSet::embedded().unwrap();
+        Scanner::new(
+            Arc::new(Engine::new(&set).unwrap()),
+            ScanOptions {
+                decode_depth: 0,
+                ..ScanOptions::default()
+            },
+        )
+    }
+
+    const TOKEN: &str = "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";
+
+    /// Many findings on one long line: each snippet shows its own redacted secret, is capped,
+    /// and columns are right (this was quadratic in the line length: every finding copied and
+    /// searched the whole line).
+    #[test]
+    fn long_line_snippets_are_local_and_capped() {
+        let sc = scanner();
+        let mut line = String::new();
+        for i in 0..200 {
+            line.push_str(&"é".repeat(500));
+            line.push_str(&format!(" k{i}={TOKEN} "));
+        }
+        line.push_str("blastradius:allow\nnext line\n");
+        let meta = BlobMeta {
+            path: "x",
+            root: 0,
+            root_name: "r",
+            git: None,
+            decoded: &[],
+        };
+        let found = sc
+            .scan_blob(line.as_bytes(), &meta, &mut Scratch::default())
+            .unwrap();
+        assert_eq!(found.len(), 200);
+        for (i, f) in found.iter().enumerate() {
+            let l = &f.location;
+            let before = line.find(&format!(" k{i}=")).unwrap() + format!(" k{i}=").len();
+            assert_eq!(l.column, line[..before].chars().count() + 1);
+            assert!(l.snippet.starts_with('…'), "{}", l.snippet);
+            assert_eq!(l.snippet.ends_with('…'), i < 199, "{}", l.snippet);
+            assert!(l.snippet.contains(&format!("k{i}=ghp_")), "{}", l.snippet);
+            assert!(!l.snippet.contains(&TOKEN[8..]), "{}", l.snippet);
+            assert!(l.snippet.chars().count() <= SNIPPET_CHARS + 1);
+            assert!(f.inline_allowed);
+        }
+    }
+
+    #[test]
+    fn short_lines_keep_their_whole_snippet() {
+        let sc = scanner();
+        let data = format!("  export GITHUB_TOKEN={TOKEN} # ci\n");
+        let meta = BlobMeta {
+            path: "x",
+            root: 0,
+            root_name: "r",
+            git: None,
+            decoded: &[],
+        };
+        let f = sc
+            .scan_blob(data.as_bytes(), &meta, &mut Scratch::default())
+            .unwrap();
+        assert_eq!(
+            f[0].location.snippet,
+            "export GITHUB_TOKEN=ghp_eG…(40) # ci"
+        );
+        assert!(!f[0].inline_allowed);
+    }
+
+    #[test]
+    fn near_selects_intersecting_matches() {
+        let m = |a: usize, b: usize| RawMatch {
+            rule: 0,
+            secret: a..b,
+            whole: a..b,
+            validated: false,
+        };
+        let ms = [m(0, 10), m(20, 30), m(40, 50), m(60, 70)];
+        let got: Vec<_> = near(&ms, 25, 45).iter().map(|m| m.secret.start).collect();
+        assert_eq!(got, [20, 40]);
+        assert!(near(&ms, 71, 90).is_empty());
+        assert_eq!(near(&ms, 0, 1).len(), 1);
     }
 
     #[test]

@@ -17,6 +17,7 @@ fn loc(path: &str, root: usize) -> Location {
         root_name: format!("r{root}"),
         git: None,
         decoded: vec![],
+        image: None,
     }
 }
 

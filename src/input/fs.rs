@@ -48,6 +48,9 @@ pub fn scan_roots(scanner: &Scanner, roots: &[Root<'_>], out: &Collector) {
 
 fn walk(scanner: &Scanner, root: &Root<'_>, out: &Collector) {
     let respect = !scanner.opts.no_ignore;
+    // OCI image layouts are scanned through their index (layers, whiteouts, config), not
+    // blob by blob.
+    let images = scanner.opts.archive_depth > 0;
     let mut builder = WalkBuilder::new(root.path);
     builder
         .hidden(false)
@@ -59,7 +62,9 @@ fn walk(scanner: &Scanner, root: &Root<'_>, out: &Collector) {
         .require_git(false)
         .follow_links(scanner.opts.follow_symlinks)
         .threads(scanner.opts.threads)
-        .filter_entry(|e| e.file_name() != ".git");
+        .filter_entry(move |e| {
+            e.file_name() != ".git" && !(images && crate::input::image::is_oci_blobs_dir(e.path()))
+        });
     builder.build_parallel().run(|| {
         let mut local = ThreadState {
             scratch: Scratch::default(),
@@ -73,6 +78,19 @@ fn walk(scanner: &Scanner, root: &Root<'_>, out: &Collector) {
                     if is_file {
                         let rel = e.path().strip_prefix(root.path).unwrap_or(e.path());
                         let display = display_path(rel);
+                        if images
+                            && e.file_name() == "oci-layout"
+                            && let Some(dir) = e.path().parent()
+                        {
+                            let rel = dir.strip_prefix(root.path).unwrap_or(dir);
+                            let shown = match display_path(rel) {
+                                d if d.is_empty() => root.name.clone(),
+                                d => d,
+                            };
+                            crate::input::image::scan_oci_dir(
+                                scanner, dir, &shown, root.index, &root.name, local.out,
+                            );
+                        }
                         scan_file(
                             scanner,
                             e.path(),
@@ -153,7 +171,16 @@ fn scan_file(
         return out.warn(display, "not a regular file; skipped");
     }
     let len = meta.len();
-    if len > scanner.opts.max_file_size {
+    // Archives (wheels, jars, image tarballs) are bounded by --max-archive-bytes instead.
+    let archive = len > scanner.opts.max_file_size
+        && scanner.opts.archive_depth > 0
+        && crate::input::archive::file_is_archive(&file);
+    let cap = if archive {
+        len
+    } else {
+        scanner.opts.max_file_size
+    };
+    if len > cap {
         stats.skipped_too_large += 1;
         if stats.skipped_too_large_paths.len() < 100 {
             stats.skipped_too_large_paths.push(display.to_string());
@@ -180,10 +207,7 @@ fn scan_file(
         }
     } else {
         let mut buf = Vec::with_capacity(len as usize + 1);
-        if let Err(e) = (&file)
-            .take(scanner.opts.max_file_size + 1)
-            .read_to_end(&mut buf)
-        {
+        if let Err(e) = (&file).take(cap + 1).read_to_end(&mut buf) {
             return out.warn(display, format!("cannot read: {}", io_reason(&e)));
         }
         let n = buf.len();

@@ -4,5 +4,7 @@
 //! history, blobs in the index, members of an archive) and hands them to
 //! [`crate::scan::Scanner::scan_blob`]. None of them matches anything itself.
 
+pub mod archive;
 pub mod fs;
 pub mod git;
+pub mod image;

@@ -843,6 +843,7 @@ mod tests {
             root_name: root.into(),
             git: None,
             decoded: vec![],
+            image: None,
         }
     }
 
