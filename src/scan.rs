@@ -413,7 +413,8 @@ impl Scanner {
             validated: false,
         });
         marks.sort_by_key(|m| m.secret.start);
-        let snippet = self.snippet(data, line_start, span.start, &marks);
+        let values: Vec<&[u8]> = found.iter().map(|f| f.secret.as_slice()).collect();
+        let snippet = self.snippet(data, line_start, span.start, &marks, &values);
         let inline_allowed = pos.inline_allowed(data);
         for f in found {
             let l = &mut f.location;
@@ -426,6 +427,15 @@ impl Scanner {
     fn to_findings(&self, data: &[u8], matches: &[RawMatch], meta: &BlobMeta<'_>) -> Vec<Finding> {
         let mut out = Vec::with_capacity(matches.len());
         let mut pos = LinePos::default();
+        // A value found on one line and repeated unmatched on another (a reused password)
+        // must not show in the other's snippet either. Bounded: with many findings only
+        // the values in each snippet's own view are hidden.
+        let mut values: Vec<&[u8]> = Vec::new();
+        if matches.len() <= MAX_VALUES_HIDDEN {
+            values = matches.iter().map(|m| &data[m.secret.clone()]).collect();
+            values.sort_unstable();
+            values.dedup();
+        }
         for m in matches {
             let (line, column, line_start) = pos.advance(data, m.secret.start);
             let (end_line, end_column) = {
@@ -433,7 +443,7 @@ impl Scanner {
                 let (l, c, _) = p2.advance(data, m.secret.end);
                 (l, c)
             };
-            let snippet = self.snippet(data, line_start, m.secret.start, matches);
+            let snippet = self.snippet(data, line_start, m.secret.start, matches, &values);
             let inline_allowed = pos.inline_allowed(data);
             let ctx_start = m
                 .whole
@@ -473,24 +483,45 @@ impl Scanner {
         line_start: usize,
         focus: usize,
         matches: &[RawMatch],
+        values: &[&[u8]],
     ) -> String {
         let (lo, line_end, cut_before, cut_after) = snippet_view(data, line_start, focus);
+        // The matched secrets in view, and any other occurrence there of their values or of
+        // `values` (a value can appear twice on a line and be matched once: the fuzzer found
+        // `mysql -p<pw> … -p<pw>` printing the second one in full).
+        let mut hide: Vec<std::ops::Range<usize>> = near(matches, lo, line_end)
+            .iter()
+            .map(|m| m.secret.clone())
+            .collect();
+        let view = &data[lo..line_end];
+        let mut known: Vec<&[u8]> = hide.iter().map(|r| &data[r.clone()]).collect();
+        known.extend_from_slice(values);
+        for v in known {
+            if v.len() < MIN_HIDDEN || v.len() > view.len() {
+                continue;
+            }
+            for i in memchr::memmem::find_iter(view, v) {
+                let r = lo + i..lo + i + v.len();
+                if !hide.iter().any(|h| h.start < r.end && r.start < h.end) {
+                    hide.push(r);
+                }
+            }
+        }
+        hide.sort_by_key(|r| r.start);
         let mut out = String::new();
         if cut_before {
             out.push('…');
         }
         let mut at = lo;
-        for m in near(matches, lo, line_end) {
-            let s = m.secret.start.max(at);
+        for r in hide {
+            let s = r.start.max(at);
             out.push_str(&String::from_utf8_lossy(&data[at..s]));
             if self.opts.reveal {
-                out.push_str(&String::from_utf8_lossy(
-                    &data[s..m.secret.end.min(line_end)],
-                ));
+                out.push_str(&String::from_utf8_lossy(&data[s..r.end.min(line_end)]));
             } else {
-                out.push_str(&redact(&data[m.secret.clone()]));
+                out.push_str(&redact(&data[r.clone()]));
             }
-            at = m.secret.end.min(line_end).max(at);
+            at = r.end.min(line_end).max(at);
         }
         if at < line_end {
             out.push_str(&String::from_utf8_lossy(&data[at..line_end]));
@@ -509,6 +540,10 @@ impl Scanner {
 
 /// Bytes of a line a snippet looks at: enough for [`SNIPPET_CHARS`] code points of any UTF-8.
 const SNIPPET_BYTES: usize = 4 * SNIPPET_CHARS;
+/// Shortest value whose further, unmatched occurrences in a snippet are hidden as well.
+const MIN_HIDDEN: usize = 6;
+/// Most distinct values of one buffer searched for in each of its snippets.
+const MAX_VALUES_HIDDEN: usize = 256;
 
 /// The bytes of the line at `line_start` that a snippet for a secret at `focus` shows:
 /// `(start, end, cut_before, cut_after)`. The view starts at the line's start unless the
@@ -705,6 +740,58 @@ mod tests {
             "export GITHUB_TOKEN=ghp_eG…(40) # ci"
         );
         assert!(!f[0].inline_allowed);
+    }
+
+    /// Fuzzer find: the same password twice on a line, matched once, was printed in full
+    /// the second time.
+    #[test]
+    fn repeated_value_on_a_line_is_hidden_everywhere_in_the_snippet() {
+        let sc = scanner();
+        let data = b"mysql -h db.prod -u root -pODaw0CL-Oo7ewP so s cp<hhema.sql -h db.prod -u root -pODaw0CL-Oo7ewP so";
+        let meta = BlobMeta {
+            path: "x",
+            root: 0,
+            root_name: "r",
+            git: None,
+            decoded: &[],
+        };
+        let found = sc.scan_blob(data, &meta, &mut Scratch::default()).unwrap();
+        assert!(!found.is_empty());
+        for f in &found {
+            let secret = String::from_utf8_lossy(&f.secret).into_owned();
+            assert!(
+                !f.location.snippet.contains(&secret),
+                "{}",
+                f.location.snippet
+            );
+        }
+    }
+
+    #[test]
+    fn a_value_reused_on_another_line_is_hidden_there() {
+        let sc = scanner();
+        let data = format!(
+            "db_password = \"Zq8pLm2vR9xKp4tW\"\n{}login(\"admin\", \"Zq8pLm2vR9xKp4tW\") ghs_ILODNEzyY7dJ5yvHedm5cIcRidWR062sHRe0\n",
+            "\n".repeat(300)
+        );
+        let meta = BlobMeta {
+            path: "x",
+            root: 0,
+            root_name: "r",
+            git: None,
+            decoded: &[],
+        };
+        let found = sc
+            .scan_blob(data.as_bytes(), &meta, &mut Scratch::default())
+            .unwrap();
+        assert_eq!(found.len(), 2);
+        for f in &found {
+            assert!(
+                !f.location.snippet.contains("Zq8pLm2vR9xKp4tW"),
+                "{}",
+                f.location.snippet
+            );
+        }
     }
 
     #[test]
