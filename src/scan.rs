@@ -609,10 +609,13 @@ impl LinePos {
             from = self.line_start;
         }
         self.offset = target;
+        // Code points as an editor shows the line: each invalid sequence counts as one
+        // character (U+FFFD), as `String::from_utf8_lossy` does, so a Latin-1 `£` or `©`
+        // (a lone continuation byte) is a column, not nothing.
         self.col += data[from..target]
-            .iter()
-            .filter(|&&b| (b & 0xC0) != 0x80)
-            .count();
+            .utf8_chunks()
+            .map(|c| c.valid().chars().count() + usize::from(!c.invalid().is_empty()))
+            .sum::<usize>();
         (self.line + 1, self.col + 1, self.line_start)
     }
 
@@ -657,6 +660,19 @@ mod tests {
         assert!(is_binary(b"abc\0def"));
         assert!(!is_binary(b"plain text"));
         assert!(!is_binary(&[0xFF, 0xFE, b'a', 0]));
+    }
+
+    #[test]
+    fn invalid_utf8_counts_one_column_per_replacement_character() {
+        let data = b"caf\xe9 \xa9\xa9 \xe2\x82 x\n\x80 tok";
+        for tok in [&b" x"[..], b"tok"] {
+            let at = memchr::memmem::find(data, tok).unwrap();
+            let (_, c, ls) = LinePos::default().advance(data, at);
+            assert_eq!(
+                c,
+                String::from_utf8_lossy(&data[ls..at]).chars().count() + 1
+            );
+        }
     }
 
     #[test]

@@ -13,8 +13,11 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-/// Files at least this large are memory-mapped instead of read.
-const MMAP_THRESHOLD: u64 = 4 * 1024 * 1024;
+/// Files at least this large are memory-mapped instead of read. Above the default
+/// `--max-file-size` (50M) on purpose: a mapped file truncated by another process during
+/// the scan kills the scanner with SIGBUS, so a default scan never maps; reading costs at
+/// most one file per thread in memory and about the same time (docs/HOSTILE.md).
+const MMAP_THRESHOLD: u64 = 64 * 1024 * 1024;
 
 /// A scan root: a directory or a single file.
 pub struct Root<'a> {
@@ -40,6 +43,12 @@ pub fn scan_roots(scanner: &Scanner, roots: &[Root<'_>], out: &Collector) {
                 out,
             );
             out.stats(&stats);
+            continue;
+        }
+        // A FIFO, socket or device named on the command line: the walk would skip it
+        // silently, but the user asked for it, so say it was not scanned.
+        if std::fs::metadata(root.path).is_ok_and(|m| !m.is_dir()) {
+            out.warn(&root.name, "not a regular file; skipped");
             continue;
         }
         walk(scanner, root, out);
@@ -102,9 +111,13 @@ fn walk(scanner: &Scanner, root: &Root<'_>, out: &Collector) {
                         );
                     }
                 }
-                Err(err) => local
-                    .out
-                    .warn(error_path(&err, root.path), one_line(&err.to_string())),
+                Err(err) => {
+                    let msg = match err.io_error() {
+                        Some(e) => format!("cannot read: {}", io_reason(e)),
+                        None => one_line(&err.to_string()),
+                    };
+                    local.out.warn(error_path(&err, root.path), msg)
+                }
             }
             WalkState::Continue
         })
@@ -140,7 +153,11 @@ fn error_path(err: &ignore::Error, root: &Path) -> String {
             _ => None,
         }
     }
-    find(err).unwrap_or(root).display().to_string()
+    let path = find(err).unwrap_or(root);
+    match display_path(path.strip_prefix(root).unwrap_or(path)) {
+        d if d.is_empty() => root.display().to_string(),
+        d => d,
+    }
 }
 
 /// Strips the path prefix the walker puts into its messages, keeping one clean line.
@@ -196,8 +213,9 @@ fn scan_file(
     };
     let result = if len >= MMAP_THRESHOLD {
         // SAFETY: the map is read-only and dropped before this function returns. If another
-        // process truncates the file meanwhile, reads past the new end fault; that is the
-        // accepted trade-off of mmap (ripgrep makes the same one) for large files only.
+        // process truncates the file meanwhile, reads past the new end fault (SIGBUS); that
+        // is the accepted trade-off of mmap, made only for files over MMAP_THRESHOLD, which
+        // a default scan never reads (see MMAP_THRESHOLD).
         match unsafe { memmap2::Mmap::map(&file) } {
             Ok(map) => {
                 let r = scanner.scan_blob(&map, &blob, scratch);
