@@ -25,7 +25,8 @@ pub struct RawMatch {
     pub secret: Range<usize>,
     /// Byte range of the whole regex match.
     pub whole: Range<usize>,
-    /// The rule has a checksum/structure validator and it held.
+    /// The rule has a checksum/structure validator and it held (not set by the heuristic
+    /// `generic_value` validator).
     pub validated: bool,
 }
 
@@ -218,7 +219,7 @@ impl Engine {
             } else {
                 whole.end() + 1
             };
-            let Some(sec) = caps.name("secret") else {
+            let Some(sec) = secret_group(re, &caps) else {
                 continue;
             };
             let secret = &hay[sec.range()];
@@ -231,9 +232,10 @@ impl Engine {
             {
                 continue;
             }
+            let name = caps.name("name").map(|m| &hay[m.range()]);
             let validated = match rule.validator {
-                Some(v) if !v.check(secret) => continue,
-                Some(_) => true,
+                Some(v) if !v.check_with_name(secret, name) => continue,
+                Some(v) => v.proves_format(),
                 None => false,
             };
             cands.push(RawMatch {
@@ -244,6 +246,21 @@ impl Engine {
             });
         }
     }
+}
+
+/// The secret of a match: group `secret`, or else the first group named `secret_*` that
+/// took part (a pattern whose value can be written several ways, e.g. quoted or bare, names
+/// each alternative's group `secret`, `secret_bare`...; group names must be unique).
+fn secret_group<'h>(
+    re: &Regex,
+    caps: &regex::bytes::Captures<'h>,
+) -> Option<regex::bytes::Match<'h>> {
+    caps.name("secret").or_else(|| {
+        re.capture_names()
+            .enumerate()
+            .filter(|(_, n)| n.is_some_and(|n| n.starts_with("secret_")))
+            .find_map(|(i, _)| caps.get(i))
+    })
 }
 
 fn is_word_byte(b: u8) -> bool {
@@ -358,6 +375,41 @@ revoke = "r"
         let ids: Vec<_> = ms.iter().map(|m| e.rule(m.rule).id.as_str()).collect();
         assert_eq!(ids, ["t.specific", "t.specific", "t.generic"]);
         assert_eq!(&hay[ms[0].secret.clone()], b"tok_a1b2c3d4e5");
+    }
+
+    const NAMED_GROUPS: &str = r#"
+provider = "T"
+[[rule]]
+id = "t.assign"
+name = "n"
+kind = "k"
+description = "d"
+keywords = ["token"]
+generic = true
+validator = "generic_value"
+pattern = '(?P<name>\w*(?i:token)\w*)\s*=\s*(?:"(?P<secret>[^"]+)"|(?P<secret_bare>[^\s"]+))'
+scope = "fixed-broad"
+lifetime = "never"
+lifetime_default = "x"
+mints = false
+reach = ["chat"]
+revoke = "r"
+"#;
+
+    #[test]
+    fn alternative_secret_groups_and_name_reach_the_validator() {
+        let e = Engine::new(&set(NAMED_GROUPS)).unwrap();
+        let mut s = Scratch::default();
+        let hay = b"API_TOKEN = \"Zf3D0LXCM3EIMbgJpUNnkRtO\"\nBOT_TOKEN = xq8M2nV7pL0sK4rT9wY3\n\
+                    csrf_token = Zf3D0LXCM3EIMbgJpUNnkRtO\ntoken = config.api_token\n";
+        let ms = e.scan(hay, &mut s);
+        let found: Vec<&[u8]> = ms.iter().map(|m| &hay[m.secret.clone()]).collect();
+        assert_eq!(
+            found,
+            [&b"Zf3D0LXCM3EIMbgJpUNnkRtO"[..], b"xq8M2nV7pL0sK4rT9wY3"]
+        );
+        // A heuristic judgement is not a checksum.
+        assert!(ms.iter().all(|m| !m.validated));
     }
 
     #[test]

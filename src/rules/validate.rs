@@ -4,6 +4,11 @@
 //! (the chance of a random 36-char string passing GitHub's CRC32 is 1 in 62^6), and a
 //! checksum that fails means it is *not* a token of that kind, so the match is dropped.
 //! None of these touch the network.
+//!
+//! One validator is not a checksum: `generic_value` judges the value (and the key name) of a
+//! generic `<name> = <value>` match, see [`generic`].
+
+pub mod generic;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -23,17 +28,34 @@ pub enum Validator {
     Jwt,
     /// A bech32 string whose checksum holds (age secret keys).
     Bech32,
+    /// Not a checksum: the value of a generic assignment looks like a secret (not a reference,
+    /// code, path, number, word, placeholder or low-randomness string) and the key name, when
+    /// the pattern captures it as `name`, is a secret name (not `csrf_token`, `token_url`...).
+    GenericValue,
 }
 
 impl Validator {
     pub fn check(self, secret: &[u8]) -> bool {
+        self.check_with_name(secret, None)
+    }
+
+    /// Like [`Validator::check`], with the key name the pattern captured (group `name`), for
+    /// validators that judge it (`generic_value`); the others ignore it.
+    pub fn check_with_name(self, secret: &[u8], name: Option<&[u8]>) -> bool {
         match self {
             Validator::Crc32Base62 => crc32_base62(secret),
             Validator::GitlabCrc32Base36 => gitlab_crc32_base36(secret),
             Validator::GrafanaCrc32Hex => grafana_crc32_hex(secret),
             Validator::Jwt => jwt_structure(secret),
             Validator::Bech32 => bech32(secret),
+            Validator::GenericValue => generic::generic_value(secret, name),
         }
+    }
+
+    /// True when a match that passed this validator is proven to have the token's format
+    /// (a checksum or a decoded structure), false for heuristic judgement (`generic_value`).
+    pub fn proves_format(self) -> bool {
+        !matches!(self, Validator::GenericValue)
     }
 }
 
@@ -211,8 +233,9 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn validators_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
-            for v in [Validator::Crc32Base62, Validator::GitlabCrc32Base36, Validator::GrafanaCrc32Hex, Validator::Jwt, Validator::Bech32] {
+            for v in [Validator::Crc32Base62, Validator::GitlabCrc32Base36, Validator::GrafanaCrc32Hex, Validator::Jwt, Validator::Bech32, Validator::GenericValue] {
                 let _ = v.check(&bytes);
+                let _ = v.check_with_name(&bytes, Some(&bytes));
             }
         }
     }
