@@ -85,6 +85,50 @@ pub fn build_engine(set: &RuleSet, eager: bool) -> Result<Engine, Error> {
     Ok(engine)
 }
 
+/// Runs every rule's examples through the real engine (keywords, windows, filters,
+/// validators): each positive example must yield a finding of that rule and each negative
+/// example none of it; every rule needs two of each and a reference. Returns one line per
+/// failure, naming the rule (`blastradius rules --check`, and the test suite).
+pub fn check_rules(set: &RuleSet, engine: &Engine) -> Vec<String> {
+    let mut scratch = matcher::Scratch::default();
+    let mut failures = Vec::new();
+    for (ri, rule) in set.rules().iter().enumerate() {
+        if rule.examples.len() < 2 {
+            failures.push(format!("{}: needs at least 2 positive examples", rule.id));
+        }
+        if rule.negative_examples.len() < 2 {
+            failures.push(format!("{}: needs at least 2 negative examples", rule.id));
+        }
+        if rule.references.is_empty() {
+            failures.push(format!("{}: needs at least one reference", rule.id));
+        }
+        for ex in &rule.examples {
+            let found = engine.scan(ex.as_bytes(), &mut scratch);
+            if !found.iter().any(|m| m.rule == ri) {
+                let others: Vec<&str> = found
+                    .iter()
+                    .map(|m| set.rules()[m.rule].id.as_str())
+                    .collect();
+                failures.push(format!(
+                    "{}: positive example not found (found instead: {others:?}): {ex}",
+                    rule.id
+                ));
+            }
+        }
+        for ex in &rule.negative_examples {
+            let found = engine.scan(ex.as_bytes(), &mut scratch);
+            if let Some(m) = found.iter().find(|m| m.rule == ri) {
+                let secret = String::from_utf8_lossy(&ex.as_bytes()[m.secret.clone()]);
+                failures.push(format!(
+                    "{}: negative example matched '{secret}': {ex}",
+                    rule.id
+                ));
+            }
+        }
+    }
+    failures
+}
+
 /// Runs a scan and builds its report.
 pub fn run(req: &Request, progress: Arc<Progress>) -> Result<Report, Error> {
     let started = Instant::now();

@@ -42,6 +42,10 @@ enum Command {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+        /// Run every rule's positive and negative examples through the engine; exit 1 on
+        /// any failure (use it when writing rules with --rules DIR).
+        #[arg(long, conflicts_with = "json")]
+        check: bool,
     },
 }
 
@@ -157,7 +161,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
         Command::Baseline(args) => write_baseline(args),
-        Command::Rules { rules, json } => list_rules(rules, json),
+        Command::Rules {
+            rules,
+            json: _,
+            check: true,
+        } => check_rules(rules),
+        Command::Rules { rules, json, .. } => list_rules(rules, json),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -166,6 +175,34 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn check_rules(dir: Option<PathBuf>) -> Result<u8, Error> {
+    let set = blastradius::load_rules(dir.as_deref())?;
+    let engine = blastradius::build_engine(&set, true)?;
+    let failures = blastradius::check_rules(&set, &engine);
+    let examples: usize = set
+        .rules()
+        .iter()
+        .map(|r| r.examples.len() + r.negative_examples.len())
+        .sum();
+    let mut out = std::io::stdout().lock();
+    let io = |e: std::io::Error| Error(format!("cannot write: {e}"));
+    for f in &failures {
+        writeln!(out, "{f}").map_err(io)?;
+    }
+    writeln!(
+        out,
+        "{} rules, {examples} examples: {}",
+        set.len(),
+        if failures.is_empty() {
+            "all pass".to_string()
+        } else {
+            format!("{} failures", failures.len())
+        }
+    )
+    .map_err(io)?;
+    Ok(u8::from(!failures.is_empty()))
 }
 
 fn list_rules(dir: Option<PathBuf>, json: bool) -> Result<u8, Error> {

@@ -2,7 +2,7 @@
 //! validators): each positive example must yield a finding of that rule, each negative
 //! example none of that rule. Also checks that every rule carries complete metadata.
 
-use blastradius::matcher::{Engine, Scratch};
+use blastradius::matcher::Engine;
 use blastradius::rules::RuleSet;
 
 fn engine() -> (RuleSet, Engine) {
@@ -18,59 +18,15 @@ fn every_pattern_compiles() {
 }
 
 #[test]
-fn examples_match_and_negatives_do_not() {
+fn examples_match_negatives_do_not_and_metadata_is_complete() {
     let (set, engine) = engine();
-    let mut scratch = Scratch::default();
-    let mut failures = Vec::new();
-    for (ri, rule) in set.rules().iter().enumerate() {
-        for ex in &rule.examples {
-            let found = engine.scan(ex.as_bytes(), &mut scratch);
-            if !found.iter().any(|m| m.rule == ri) {
-                let others: Vec<&str> = found
-                    .iter()
-                    .map(|m| set.rules()[m.rule].id.as_str())
-                    .collect();
-                failures.push(format!(
-                    "{}: positive example not found (found instead: {others:?}): {ex}",
-                    rule.id
-                ));
-            }
-        }
-        for ex in &rule.negative_examples {
-            let found = engine.scan(ex.as_bytes(), &mut scratch);
-            if let Some(m) = found.iter().find(|m| m.rule == ri) {
-                let secret = String::from_utf8_lossy(&ex.as_bytes()[m.secret.clone()]);
-                failures.push(format!(
-                    "{}: negative example matched '{secret}': {ex}",
-                    rule.id
-                ));
-            }
-        }
-    }
+    let failures = blastradius::check_rules(&set, &engine);
     assert!(
         failures.is_empty(),
-        "{} example failures:\n{}",
+        "{} rule failures:\n{}",
         failures.len(),
         failures.join("\n")
     );
-}
-
-#[test]
-fn every_rule_has_metadata_and_examples() {
-    let (set, _) = engine();
-    let mut failures = Vec::new();
-    for r in set.rules() {
-        if r.examples.len() < 2 {
-            failures.push(format!("{}: needs at least 2 positive examples", r.id));
-        }
-        if r.negative_examples.len() < 2 {
-            failures.push(format!("{}: needs at least 2 negative examples", r.id));
-        }
-        if r.references.is_empty() {
-            failures.push(format!("{}: needs at least one reference", r.id));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
@@ -100,4 +56,50 @@ fn rule_ids_are_unique_across_files() {
         }
     }
     assert!(seen.len() >= 6);
+}
+
+mod common;
+
+/// `blastradius rules --check --rules DIR`: what a rule author runs. A rule whose positive
+/// example does not match fails with its id and exit 1; a correct one passes.
+#[test]
+fn rules_check_command_reports_a_broken_user_rule() {
+    let t = tempfile::tempdir().unwrap();
+    let rule = |pattern: &str| {
+        format!(
+            r#"provider = "Acme"
+[[rule]]
+id = "acme.deploy_key"
+name = "Acme deploy key"
+kind = "API key"
+description = "Acme deploy key."
+keywords = ["acmd_"]
+pattern = '''\b(?P<secret>{pattern})\b'''
+scope = "fixed-broad"
+lifetime = "never"
+lifetime_default = "no expiry"
+mints = false
+reach = ["ci_cd"]
+revoke = "delete it in the Acme console"
+references = ["https://acme.invalid/docs"]
+examples = ['ACME_KEY=acmd_Zf3D0LXCM3EIMbgJpUNnkRtO', 'key: acmd_q8M2nV7pL0sK4rT9wY3xB6cE']
+negative_examples = ['ACME_KEY=acmd_short', 'ACME_KEY=acmd_xxxxxxxxxxxxxxxxxxxxxxxx']
+"#
+        )
+    };
+    std::fs::write(t.path().join("acme.toml"), rule("acmd_[A-Za-z0-9]{24}")).unwrap();
+    let dir = t.path().to_str().unwrap();
+    let ok = common::run(t.path(), &["rules", "--check", "--rules", dir]);
+    assert_eq!(common::code(&ok), 0, "{}", common::stdout(&ok));
+    assert!(common::stdout(&ok).contains("all pass"));
+
+    std::fs::write(t.path().join("acme.toml"), rule("acmd_[A-Za-z0-9]{30}")).unwrap();
+    let bad = common::run(t.path(), &["rules", "--check", "--rules", dir]);
+    assert_eq!(common::code(&bad), 1, "{}", common::stdout(&bad));
+    let out = common::stdout(&bad);
+    assert!(
+        out.contains("acme.deploy_key: positive example not found"),
+        "{out}"
+    );
+    assert!(out.contains("2 failures"), "{out}");
 }
