@@ -109,6 +109,9 @@ pub struct Input<'a> {
     pub validated: bool,
     /// Names of companion parts found next to it (AWS secret key next to its key id).
     pub companions: &'a [String],
+    /// The value contains a typed sequence (`12345678`, `abcdefgh`): likely a placeholder
+    /// that a provider rule's format and context matched (`matcher::filter::looks_sequential`).
+    pub typed_sequence: bool,
     /// Seconds since the epoch, for expiry and age.
     pub now: i64,
 }
@@ -411,6 +414,14 @@ pub fn assess(inp: &Input<'_>) -> Blast {
             2.0,
             Factor::Lifetime,
             "expired: cannot be used (still rotate it)",
+            &mut reasons,
+        );
+    }
+    if inp.typed_sequence {
+        cap(
+            1.5,
+            Factor::Evidence,
+            "value contains a typed sequence (12345678, abcdefgh): likely a placeholder",
             &mut reasons,
         );
     }

@@ -28,6 +28,7 @@ fn score(rule: &Rule, facts: &Facts, locs: &[Location]) -> f64 {
         locations: locs,
         validated: false,
         companions: &[],
+        typed_sequence: false,
         now: 1_800_000_000,
     })
     .score
@@ -66,4 +67,28 @@ fn levels_follow_github_bands() {
     assert_eq!(Level::from_score(8.9), Level::High);
     assert_eq!(Level::from_score(4.0), Level::Medium);
     assert_eq!(Level::from_score(3.9), Level::Low);
+}
+
+#[test]
+fn typed_sequence_ranks_low_but_is_reported() {
+    let r = rule("github.pat.classic");
+    let f = Facts::default();
+    let l = [loc(".github/workflows/ci.yml", 0)];
+    let seq = assess(&Input {
+        rule: &r,
+        facts: &f,
+        locations: &l,
+        validated: false,
+        companions: &[],
+        typed_sequence: true,
+        now: 1_800_000_000,
+    });
+    assert!(seq.score <= 1.5, "{}", seq.score);
+    assert_eq!(seq.level, Level::Low);
+    assert!(
+        seq.reasons
+            .iter()
+            .any(|r| r.detail.contains("typed sequence"))
+    );
+    assert!(score(&r, &f, &l) > 7.0);
 }

@@ -47,8 +47,6 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"xxxxxx",
     b"******",
     b"\xe2\x80\xa6", // … (an already-redacted value)
-    b"abcdefgh",
-    b"12345678",
 ];
 
 /// Short marker words: only checked in short values (under 24 bytes), where they are
@@ -75,6 +73,7 @@ const DOCUMENTED_EXAMPLES: &[&[u8]] = &[
     b"sk_test_4eC39HqLyjWDarjtT1zdp7dc", // Stripe's documented test key
     b"2YotnFZFEjr1zCsicMWpAA",           // RFC 6749 example access token
     b"tGzv3JOkF0XG5Qx2TlKWIA",           // RFC 6749 example refresh token
+    b"abcdef.0123456789abcdef",          // kubeadm's documented bootstrap token
 ];
 
 /// Templating and lookup syntax that means the value is filled in elsewhere.
@@ -158,6 +157,44 @@ pub fn is_placeholder(secret: &[u8], before: Option<u8>) -> bool {
     false
 }
 
+/// Typed sequences (`abcdefgh`, `12345678`, `98765432`, `zyxwvuts`: a run of at least 8
+/// characters each one after or before the previous, digits wrapping 9→0) mark a value
+/// someone typed rather than generated: a random 32-character base62 string contains such
+/// a run with probability about 1 in 10^11. What it means depends on the rule, so the
+/// caller decides: a generic detector drops the value, a provider rule keeps it as a
+/// likely placeholder that the blast model ranks at the bottom (docs/BLAST_RADIUS.md).
+pub fn looks_sequential(secret: &[u8]) -> bool {
+    const RUN: usize = 8;
+    let step = |a: u8, b: u8| -> i8 {
+        let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+        let same_class = (a.is_ascii_digit() && b.is_ascii_digit())
+            || (a.is_ascii_lowercase() && b.is_ascii_lowercase());
+        if !same_class {
+            0
+        } else if b == a.wrapping_add(1) || (a == b'9' && b == b'0') {
+            1
+        } else if a == b.wrapping_add(1) || (a == b'0' && b == b'9') {
+            -1
+        } else {
+            0
+        }
+    };
+    let (mut dir, mut run) = (0i8, 1usize);
+    for w in secret.windows(2) {
+        let d = step(w[0], w[1]);
+        if d != 0 && d == dir {
+            run += 1;
+        } else {
+            dir = d;
+            run = if d == 0 { 1 } else { 2 };
+        }
+        if run >= RUN {
+            return true;
+        }
+    }
+    false
+}
+
 /// The part of a token after its structural prefix (`ghp_`, `sk_live_`, `xoxb-`), used for
 /// placeholder checks so that a prefix word such as `sample` in a provider prefix does not
 /// count, and for entropy so that a fixed prefix does not inflate it.
@@ -192,8 +229,6 @@ mod tests {
             b"changeme",
             b"********",
             b"0000000000000000",
-            b"abcdefghijklmnop",
-            b"1234567890123456",
             b"password",
             b"sk_test_4eC39HqLyjWDarjtT1zdp7dc",
             b"ghp_abc...",
@@ -223,6 +258,30 @@ mod tests {
     }
 
     #[test]
+    fn typed_sequences() {
+        for s in [
+            &b"abcdefghijklmnop"[..],
+            b"1234567890123456",
+            b"key_1a2b3c4d5e6f7890abcdef1234567890",
+            b"ZYXWVUTSRQPONMLKJIHG",
+            b"9876543210",
+            b"78901234",
+        ] {
+            assert!(looks_sequential(s), "{}", String::from_utf8_lossy(s));
+        }
+        for s in [
+            &b"eG0Wx8Kvx2AZwpClk7jx2qzhdrENXs2t5pZJ"[..],
+            b"1234567",
+            b"abcdefg-hijk",
+            b"a1b2c3d4e5f6g7h8",
+            b"0123abcd4567",
+            b"",
+        ] {
+            assert!(!looks_sequential(s), "{}", String::from_utf8_lossy(s));
+        }
+    }
+
+    #[test]
     fn prefix_stripping() {
         assert_eq!(
             strip_prefix(b"ghp_eG0Wx8Kvx2AZwpClk7jx2q"),
@@ -238,6 +297,7 @@ mod tests {
             let _ = is_placeholder(&bytes, b);
             let _ = entropy(&bytes);
             let _ = strip_prefix(&bytes);
+            let _ = looks_sequential(&bytes);
         }
     }
 }

@@ -227,7 +227,15 @@ impl Engine {
             if filter::is_placeholder(secret, before) {
                 continue;
             }
-            if let Some(min) = rule.min_entropy
+            // A typed sequence is no secret to a generic detector; a provider rule keeps it
+            // (its format and context matched) as a likely placeholder, ranked low by the
+            // blast model, and its entropy says nothing more.
+            let sequential = filter::looks_sequential(filter::strip_prefix(secret));
+            if sequential && rule.generic {
+                continue;
+            }
+            if !sequential
+                && let Some(min) = rule.min_entropy
                 && filter::entropy(filter::strip_prefix(secret)) < min
             {
                 continue;

@@ -280,12 +280,15 @@ pub fn build(
             .collect();
 
         let locations: Vec<Location> = fs.into_iter().map(|f| f.location).collect();
+        let typed_sequence =
+            crate::matcher::filter::looks_sequential(crate::matcher::filter::strip_prefix(value));
         let blast = blast::assess(&blast::Input {
             rule,
             facts: &facts,
             locations: &locations,
             validated,
             companions: &companion_names,
+            typed_sequence,
             now,
         });
         let nhi = blast::nhi_ids(rule, &blast, &locations);
@@ -296,7 +299,11 @@ pub fn build(
             provider: rule.provider.clone(),
             kind: rule.kind.clone(),
             secret: show(value, opts.reveal),
-            confidence: rule.confidence,
+            confidence: if typed_sequence {
+                crate::rules::Confidence::Low
+            } else {
+                rule.confidence
+            },
             validated,
             nhi,
             cwe: blast::cwe_ids(rule),

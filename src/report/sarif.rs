@@ -338,6 +338,7 @@ pub fn rule_default_score(rule: &Rule) -> f64 {
         locations: &[],
         validated: rule.validator.is_some(),
         companions: &[],
+        typed_sequence: false,
         now: 0,
     })
     .score
