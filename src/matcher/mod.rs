@@ -9,9 +9,9 @@
 //! rules whose keywords occur in it.
 
 pub mod filter;
+pub mod keywords;
 
 use crate::rules::{Rule, RuleSet};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -62,7 +62,7 @@ fn compile(rule: &Rule) -> Result<Regex, String> {
 /// The compiled, shareable matcher.
 pub struct Engine {
     rules: Vec<CompiledRule>,
-    automaton: AhoCorasick,
+    keywords: keywords::Keywords,
     /// Keyword pattern id → rules that use it.
     keyword_rules: Vec<Vec<usize>>,
 }
@@ -73,6 +73,8 @@ pub struct Scratch {
     windows: Vec<Vec<Range<usize>>>,
     touched: Vec<usize>,
     candidates: Vec<RawMatch>,
+    hits: Vec<keywords::Hit>,
+    lanes: [Vec<keywords::Hit>; keywords::LANES],
 }
 
 /// How far past a window's end we keep reading while we are inside a word, so that `\b`
@@ -100,12 +102,7 @@ impl Engine {
                 }
             }
         }
-        let automaton = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)
-            .map_err(|e| format!("cannot build keyword automaton: {e}"))?;
+        let automaton = keywords::Keywords::new(&keywords)?;
         let rules = set
             .rules()
             .iter()
@@ -116,7 +113,7 @@ impl Engine {
             .collect();
         Ok(Engine {
             rules,
-            automaton,
+            keywords: automaton,
             keyword_rules,
         })
     }
@@ -154,11 +151,14 @@ impl Engine {
         scratch.candidates.clear();
 
         // 1. One pass of the keyword automaton; open (and merge) windows per rule.
-        for m in self.automaton.find_overlapping_iter(hay) {
-            for &ri in &self.keyword_rules[m.pattern().as_usize()] {
+        scratch.hits.clear();
+        self.keywords
+            .find_all(hay, &mut scratch.lanes, &mut scratch.hits);
+        for m in &scratch.hits {
+            for &ri in &self.keyword_rules[m.keyword as usize] {
                 let rule = &self.rules[ri].rule;
-                let start = m.start().saturating_sub(rule.lookbehind());
-                let end = m.end().saturating_add(rule.window()).min(hay.len());
+                let start = m.start.saturating_sub(rule.lookbehind());
+                let end = m.end.saturating_add(rule.window()).min(hay.len());
                 let wins = &mut scratch.windows[ri];
                 match wins.last_mut() {
                     Some(last) if start <= last.end && start >= last.start => {
