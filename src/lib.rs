@@ -75,6 +75,18 @@ pub fn load_rules(dir: Option<&std::path::Path>) -> Result<RuleSet, Error> {
     Ok(set)
 }
 
+/// Like [`load_rules`], but only the embedded rule files whose keywords occur in one of
+/// `texts` (see [`rules::RuleSet::embedded_for`]); `--rules DIR` files are all loaded.
+pub fn load_rules_for(texts: &[Vec<u8>], dir: Option<&std::path::Path>) -> Result<RuleSet, Error> {
+    let refs: Vec<&[u8]> = texts.iter().map(Vec::as_slice).collect();
+    let mut set =
+        RuleSet::embedded_for(&refs).map_err(|e| Error(format!("embedded rules: {e}")))?;
+    if let Some(d) = dir {
+        set.add_dir(d).map_err(|e| Error(e.to_string()))?;
+    }
+    Ok(set)
+}
+
 /// Builds the engine for a rule set; `eager` compiles every regex now (user rules), so a
 /// broken pattern is reported before scanning.
 pub fn build_engine(set: &RuleSet, eager: bool) -> Result<Engine, Error> {
@@ -143,11 +155,19 @@ pub fn run(req: &Request, progress: Arc<Progress>) -> Result<Report, Error> {
         .cloned()
         .unwrap_or_else(|| PathBuf::from("."));
 
-    // Suppression files: named on the command line, or the repository's own in --staged mode.
-    let staged_root = match req.mode {
-        Mode::Staged => Some(input::git::workdir_of(&start)?),
+    let collector = Collector::new(progress);
+    // The staged change is read first: a pre-commit scan then loads only the rules whose
+    // keywords occur in it (the engine for all rules costs more than the scan).
+    let staged = match req.mode {
+        Mode::Staged => Some(input::git::read_staged(
+            &start,
+            req.scan.max_file_size,
+            &collector,
+        )?),
         _ => None,
     };
+    // Suppression files: named on the command line, or the repository's own in --staged mode.
+    let staged_root = staged.as_ref().map(|s| s.workdir.clone());
     let own = |name: &str| {
         staged_root
             .as_ref()
@@ -172,7 +192,14 @@ pub fn run(req: &Request, progress: Arc<Progress>) -> Result<Report, Error> {
         req.report.fingerprint_key.as_deref(),
     )?;
 
-    let mut set = load_rules(req.rules_dir.as_deref())?;
+    let texts = staged.as_ref().and_then(|s| {
+        let blobs: Vec<&[u8]> = s.files.iter().map(|f| f.content.as_slice()).collect();
+        scan::rule_selection_texts(&blobs, &req.scan)
+    });
+    let mut set = match &texts {
+        Some(t) => load_rules_for(t, req.rules_dir.as_deref())?,
+        None => load_rules(req.rules_dir.as_deref())?,
+    };
     if let Some(c) = &config {
         c.apply_rules(&mut set);
     }
@@ -194,7 +221,6 @@ pub fn run(req: &Request, progress: Arc<Progress>) -> Result<Report, Error> {
             name: p.display().to_string(),
         })
         .collect();
-    let collector = Collector::new(progress);
     match &req.mode {
         Mode::Dir => input::fs::scan_roots(&scanner, &roots, &collector),
         Mode::Git(g) => {
@@ -203,7 +229,9 @@ pub fn run(req: &Request, progress: Arc<Progress>) -> Result<Report, Error> {
             }
         }
         Mode::Staged => {
-            input::git::scan_staged(&scanner, &start, &collector)?;
+            if let Some(st) = &staged {
+                input::git::scan_staged(&scanner, st, &collector);
+            }
         }
     }
     scanner.drain_into(&collector);

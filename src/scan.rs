@@ -175,6 +175,49 @@ const SNIPPET_CHARS: usize = 200;
 /// Longest match context kept for decoders.
 const CONTEXT_CAP: usize = 16 * 1024;
 
+/// Most bytes of staged content for which a scan loads only the rules it can need; above
+/// this, matching the keyword index costs about as much as building the full engine.
+const SELECTION_MAX_BYTES: usize = 1 << 20;
+
+/// The texts whose keywords decide which rules a scan of `blobs` can need: the blobs and,
+/// recursively up to `--decode-depth`, what their encoded spans decode to (as
+/// [`Scanner::scan_text`] would see them). `None` when a blob is an archive or UTF-16 text
+/// (its content reaches the engine transformed) or the blobs are large: then the caller
+/// loads every rule.
+pub fn rule_selection_texts(blobs: &[&[u8]], opts: &ScanOptions) -> Option<Vec<Vec<u8>>> {
+    if blobs.iter().map(|b| b.len()).sum::<usize>() > SELECTION_MAX_BYTES {
+        return None;
+    }
+    let mut texts: Vec<Vec<u8>> = Vec::new();
+    for &b in blobs {
+        if (opts.archive_depth > 0 && crate::input::archive::sniff(b).is_some())
+            || utf16_bom(b).is_some()
+        {
+            return None;
+        }
+        let mut budget = DECODE_BUDGET;
+        let mut level: Vec<Vec<u8>> = vec![b.to_vec()];
+        for _ in 0..opts.decode_depth {
+            let mut next = Vec::new();
+            for t in &level {
+                for span in crate::decode::candidates(t) {
+                    if budget == 0 {
+                        break;
+                    }
+                    if let Some(d) = span.decode(t) {
+                        budget = budget.saturating_sub(d.len() as u64);
+                        next.push(d);
+                    }
+                }
+            }
+            texts.append(&mut level);
+            level = next;
+        }
+        texts.append(&mut level);
+    }
+    Some(texts)
+}
+
 /// True for content that is binary: a NUL byte near the start (as git and ripgrep decide),
 /// unless the buffer is UTF-16 text with a byte-order mark.
 pub fn is_binary(data: &[u8]) -> bool {

@@ -279,6 +279,144 @@ fn staged_works_on_the_first_commit() {
 }
 
 #[test]
+fn staged_rename_blocks_only_on_added_lines() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    git_init(d);
+    let body: String = (0..20).map(|i| format!("line {i}\n")).collect();
+    commit_file(
+        d,
+        "old/name.cfg",
+        &format!("{body}t = {GHP_A}\n"),
+        "c1",
+        "2020-01-01T00:00:00Z",
+    );
+    git(d, &["mv", "old/name.cfg", "new-name.cfg"]);
+    let (v, o) = scan_json(d, &["--staged"]);
+    assert_eq!(code(&o), 0, "a moved file does not re-block: {v}");
+    write_tree(
+        d,
+        &[("new-name.cfg", &format!("{body}t = {GHP_A}\nu = {GHS_A}\n"))],
+    );
+    git(d, &["add", "new-name.cfg"]);
+    let (v, o) = scan_json(d, &["--staged"]);
+    assert_eq!(code(&o), 1);
+    assert_eq!(
+        paths(&v),
+        vec![(
+            "new-name.cfg".to_string(),
+            "github.app.installation".to_string()
+        )]
+    );
+}
+
+/// `git commit <paths>` runs the hook against a temporary index named by GIT_INDEX_FILE:
+/// the scan must read that index, not .git/index.
+#[test]
+fn staged_honours_git_index_file() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    git_init(d);
+    commit_file(d, "a.txt", "hello\n", "c1", "2020-01-01T00:00:00Z");
+    let alt = d.join(".git/alt-index");
+    std::fs::copy(d.join(".git/index"), &alt).unwrap();
+    write_tree(d, &[("b.txt", &format!("t = {GHP_B}\n"))]);
+    let status = std::process::Command::new("git")
+        .args(["add", "b.txt"])
+        .current_dir(d)
+        .env("GIT_INDEX_FILE", &alt)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (v, o) = scan_json(d, &["--staged"]);
+    assert_eq!(code(&o), 0, "the default index has no change: {v}");
+    let o = std::process::Command::new(bin())
+        .args(["scan", "--staged", "--format", "json"])
+        .current_dir(d)
+        .env("GIT_INDEX_FILE", &alt)
+        .env_remove("BLASTRADIUS_FINGERPRINT_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        paths(&v),
+        vec![("b.txt".to_string(), "github.pat.classic".to_string())]
+    );
+}
+
+/// Without a `git` command on PATH the staged diff comes from libgit2, with the same result.
+#[test]
+fn staged_without_git_on_path_uses_libgit2() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    git_init(d);
+    commit_file(
+        d,
+        "cfg.txt",
+        &format!("old = {GHP_A}\n"),
+        "c1",
+        "2020-01-01T00:00:00Z",
+    );
+    write_tree(
+        d,
+        &[
+            ("cfg.txt", &format!("new = {GHS_A}\nold = {GHP_A}\n")),
+            ("added.txt", &format!("x = {GHP_B}\n")),
+        ],
+    );
+    git(d, &["add", "-A"]);
+    let empty = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(bin())
+        .args(["scan", "--staged", "--format", "json"])
+        .current_dir(d)
+        .env("PATH", empty.path())
+        .env_remove("BLASTRADIUS_FINGERPRINT_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut p = paths(&v);
+    p.sort();
+    assert_eq!(
+        p,
+        vec![
+            ("added.txt".to_string(), "github.pat.classic".to_string()),
+            ("cfg.txt".to_string(), "github.app.installation".to_string()),
+        ]
+    );
+}
+
+/// A staged scan loads only the rules whose keywords occur in the change, counting what
+/// the change's encoded spans decode to: a base64 Secret value still finds its token.
+#[test]
+fn staged_finds_encoded_tokens_with_selected_rules() {
+    use base64::Engine as _;
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    git_init(d);
+    commit_file(d, "a.txt", "hello\n", "c1", "2020-01-01T00:00:00Z");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(GHP_A);
+    write_tree(
+        d,
+        &[(
+            "k8s/secret.yaml",
+            &format!("apiVersion: v1\nkind: Secret\ndata:\n  gh: {b64}\n"),
+        )],
+    );
+    git(d, &["add", "-A"]);
+    let (v, o) = scan_json(d, &["--staged"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(
+        paths(&v),
+        vec![(
+            "k8s/secret.yaml".to_string(),
+            "github.pat.classic".to_string()
+        )]
+    );
+}
+
+#[test]
 fn inline_allow_and_config_in_staged_mode() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();

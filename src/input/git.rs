@@ -571,12 +571,6 @@ fn head_blob_set(repo: &Repository) -> HashSet<Oid> {
     set
 }
 
-/// The work tree root of the repository containing `start`.
-pub fn workdir_of(start: &Path) -> Result<std::path::PathBuf, Error> {
-    let repo = discover(start)?;
-    Ok(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf())
-}
-
 fn discover(start: &Path) -> Result<Repository, Error> {
     configure_libgit2();
     Repository::discover(start).map_err(|e| match e.code() {
@@ -587,29 +581,169 @@ fn discover(start: &Path) -> Result<Repository, Error> {
     })
 }
 
-/// Scans the staged change of the repository containing `start`: index blobs of files added
-/// or modified relative to HEAD, keeping findings on added lines only.
-pub fn scan_staged(
-    scanner: &Scanner,
-    start: &Path,
-    out: &Collector,
-) -> Result<std::path::PathBuf, Error> {
+/// The staged change, read before any rule is loaded, so that a pre-commit scan can load
+/// only the rules whose keywords occur in it.
+pub struct Staged {
+    pub workdir: std::path::PathBuf,
+    pub files: Vec<StagedFile>,
+}
+
+/// One file the commit adds or changes: its index blob and the lines the change adds.
+pub struct StagedFile {
+    pub path: String,
+    pub content: Vec<u8>,
+    /// Sorted 1-based line numbers added relative to HEAD (every line of a new file).
+    pub added: Vec<usize>,
+}
+
+/// One entry of the staged diff: new path, blob in the index, blob in HEAD (if any).
+struct StagedEntry {
+    path: String,
+    new: Oid,
+    old: Option<Oid>,
+}
+
+/// Reads the staged change of the repository containing `start`: the index blobs of files
+/// added or modified relative to HEAD (renames and copies count only their added lines).
+pub fn read_staged(start: &Path, max_file_size: u64, out: &Collector) -> Result<Staged, Error> {
     let repo = discover(start)?;
     let workdir = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();
+    let entries = match staged_entries_cli(&workdir) {
+        Some(e) => e?,
+        None => staged_entries_libgit2(&repo, &workdir)?,
+    };
+    let mut files = Vec::with_capacity(entries.len());
+    for e in entries {
+        let blob = match repo.find_blob(e.new) {
+            Ok(b) => b,
+            Err(err) => {
+                out.warn(
+                    &e.path,
+                    format!("cannot read staged blob: {}", err.message()),
+                );
+                continue;
+            }
+        };
+        if blob.size() as u64 > max_file_size {
+            out.warn(
+                &e.path,
+                format!("skipped: {} bytes is over --max-file-size", blob.size()),
+            );
+            continue;
+        }
+        let old_blob = e.old.and_then(|o| repo.find_blob(o).ok());
+        let added = match added_lines(old_blob.as_ref(), &blob) {
+            Ok(a) => a,
+            Err(err) => {
+                out.warn(
+                    &e.path,
+                    format!("cannot diff staged blob: {}", err.message()),
+                );
+                continue;
+            }
+        };
+        if added.is_empty() {
+            continue;
+        }
+        files.push(StagedFile {
+            path: e.path,
+            content: blob.content().to_vec(),
+            added,
+        });
+    }
+    Ok(Staged { workdir, files })
+}
+
+/// The staged diff from the `git` command itself, which a pre-commit hook always has: it
+/// honours everything the commit in progress does (`GIT_INDEX_FILE` for `git commit
+/// <paths>`, split and sparse indexes) and skips unchanged directories with the index's
+/// cache tree, so it costs ~3 ms in a 5,000-file repository where libgit2's
+/// tree-to-index diff read every tree of HEAD. `None` when `git` cannot be run.
+fn staged_entries_cli(workdir: &Path) -> Option<Result<Vec<StagedEntry>, Error>> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(workdir)
+        .args([
+            "diff",
+            "--cached",
+            "--raw",
+            "-z",
+            "-M",
+            "--no-abbrev",
+            "--no-color",
+            "--no-ext-diff",
+            "--ignore-submodules",
+            "--diff-filter=AMRCT",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        let msg = String::from_utf8_lossy(&output.stderr);
+        let msg = msg.lines().next().unwrap_or("failed").trim().to_string();
+        return Some(Err(Error(format!(
+            "{}: git diff --cached: {msg}",
+            workdir.display()
+        ))));
+    }
+    Some(
+        parse_raw_diff(&output.stdout)
+            .map_err(|m| Error(format!("{}: git diff --cached: {m}", workdir.display()))),
+    )
+}
+
+/// Parses `git diff --raw -z` output: `:<mode> <mode> <old> <new> <status>\0<path>\0`, with
+/// a second path for renames and copies (`R<score>\0<old path>\0<new path>\0`).
+fn parse_raw_diff(raw: &[u8]) -> Result<Vec<StagedEntry>, String> {
+    let mut fields = raw.split(|&b| b == 0);
+    let mut out = Vec::new();
+    while let Some(head) = fields.next() {
+        if head.is_empty() {
+            continue;
+        }
+        let head = std::str::from_utf8(head).map_err(|_| "unreadable diff record")?;
+        let parts: Vec<&str> = head.trim_start_matches(':').split(' ').collect();
+        let [_, new_mode, old, new, status] = parts[..] else {
+            return Err(format!("unexpected diff record {head:?}"));
+        };
+        let two_paths = status.starts_with('R') || status.starts_with('C');
+        let mut path = fields.next().ok_or("diff record without a path")?;
+        if two_paths {
+            path = fields.next().ok_or("rename without a new path")?;
+        }
+        // Submodules (gitlinks) and symlinks are not file content.
+        if new_mode == "160000" || new_mode == "120000" {
+            continue;
+        }
+        let new = Oid::from_str(new).map_err(|_| format!("bad object id {new:?}"))?;
+        if new.is_zero() {
+            continue;
+        }
+        let old = Oid::from_str(old).ok().filter(|o| !o.is_zero());
+        out.push(StagedEntry {
+            path: String::from_utf8_lossy(path).into_owned(),
+            new,
+            old,
+        });
+    }
+    Ok(out)
+}
+
+/// The staged diff through libgit2, for when the `git` command is not available.
+fn staged_entries_libgit2(repo: &Repository, workdir: &Path) -> Result<Vec<StagedEntry>, Error> {
     let index = repo
         .index()
-        .map_err(|e| git_err(&workdir, "cannot read the index", &e))?;
+        .map_err(|e| git_err(workdir, "cannot read the index", &e))?;
     let head_tree = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
     let mut dopts = DiffOptions::new();
     dopts.ignore_submodules(true).context_lines(0);
     let mut diff = repo
         .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut dopts))
-        .map_err(|e| git_err(&workdir, "cannot diff the index against HEAD", &e))?;
+        .map_err(|e| git_err(workdir, "cannot diff the index against HEAD", &e))?;
     // Renames are not additions: a moved file must not re-block on lines it already had.
     let _ = diff.find_similar(Some(DiffFindOptions::new().renames(true)));
-    let root_name = workdir.display().to_string();
-    let mut scratch = Scratch::default();
-    let mut stats = Stats::default();
+    let mut out = Vec::new();
     for delta in diff.deltas() {
         use git2::Delta::*;
         if !matches!(
@@ -619,59 +753,47 @@ pub fn scan_staged(
             continue;
         }
         let new = delta.new_file();
-        if new.id().is_zero() || new.mode() == git2::FileMode::Commit {
+        if new.id().is_zero()
+            || new.mode() == git2::FileMode::Commit
+            || new.mode() == git2::FileMode::Link
+        {
             continue;
         }
-        let path = new
-            .path_bytes()
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .unwrap_or_default();
-        let blob = match repo.find_blob(new.id()) {
-            Ok(b) => b,
-            Err(e) => {
-                out.warn(&path, format!("cannot read staged blob: {}", e.message()));
-                continue;
-            }
-        };
-        if blob.size() as u64 > scanner.opts.max_file_size {
-            out.warn(
-                &path,
-                format!("skipped: {} bytes is over --max-file-size", blob.size()),
-            );
-            continue;
-        }
-        let old = delta.old_file();
-        let old_blob = if old.id().is_zero() {
-            None
-        } else {
-            repo.find_blob(old.id()).ok()
-        };
-        let added = match added_lines(old_blob.as_ref(), &blob) {
-            Ok(a) => a,
-            Err(e) => {
-                out.warn(&path, format!("cannot diff staged blob: {}", e.message()));
-                continue;
-            }
-        };
-        if added.is_empty() {
-            continue;
-        }
+        let old = delta.old_file().id();
+        out.push(StagedEntry {
+            path: new
+                .path_bytes()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default(),
+            new: new.id(),
+            old: (!old.is_zero()).then_some(old),
+        });
+    }
+    Ok(out)
+}
+
+/// Scans the staged files, keeping findings on added lines only.
+pub fn scan_staged(scanner: &Scanner, staged: &Staged, out: &Collector) {
+    let root_name = staged.workdir.display().to_string();
+    let mut scratch = Scratch::default();
+    let mut stats = Stats::default();
+    for f in &staged.files {
         let meta = BlobMeta {
-            path: &path,
+            path: &f.path,
             root: 0,
             root_name: &root_name,
             git: None,
             decoded: &[],
         };
-        match scanner.scan_blob(blob.content(), &meta, &mut scratch) {
+        match scanner.scan_blob(&f.content, &meta, &mut scratch) {
             Some(fs) => {
                 stats.files_scanned += 1;
-                stats.bytes_scanned += blob.size() as u64;
+                stats.bytes_scanned += f.content.len() as u64;
                 let kept: Vec<Finding> = fs
                     .into_iter()
-                    .filter(|f| {
-                        (f.location.line..=f.location.end_line)
-                            .any(|l| added.binary_search(&l).is_ok())
+                    .filter(|x| {
+                        (x.location.line..=x.location.end_line)
+                            .any(|l| f.added.binary_search(&l).is_ok())
                     })
                     .collect();
                 out.findings(kept);
@@ -680,7 +802,6 @@ pub fn scan_staged(
         }
     }
     out.stats(&stats);
-    Ok(workdir)
 }
 
 /// Sorted 1-based line numbers that `new` adds relative to `old` (all lines when `old` is None).
@@ -784,5 +905,39 @@ mod tests {
             .map(|j| pack_idx_offset(&idx, j.oid.as_bytes()).unwrap())
             .collect();
         assert!(offs.windows(2).all(|w| w[0] <= w[1]));
+    }
+}
+
+#[cfg(test)]
+mod staged_tests {
+    use super::*;
+
+    #[test]
+    fn raw_diff_records() {
+        let z = "0000000000000000000000000000000000000000";
+        let a = "1111111111111111111111111111111111111111";
+        let b = "2222222222222222222222222222222222222222";
+        let raw = format!(
+            ":000000 100644 {z} {a} A\0new file.txt\0\
+             :100644 100644 {a} {b} R087\0old/p.txt\0new/p.txt\0\
+             :160000 160000 {a} {b} M\0sub\0\
+             :100644 120000 {a} {b} T\0link\0\
+             :100644 100644 {a} {b} M\0café.txt\0"
+        );
+        let e = parse_raw_diff(raw.as_bytes()).unwrap();
+        let got: Vec<(&str, Option<String>)> = e
+            .iter()
+            .map(|e| (e.path.as_str(), e.old.map(|o| o.to_string())))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("new file.txt", None),
+                ("new/p.txt", Some(a.to_string())),
+                ("café.txt", Some(a.to_string())),
+            ]
+        );
+        assert!(parse_raw_diff(b":garbage\0x\0").is_err());
+        assert!(parse_raw_diff(b"").unwrap().is_empty());
     }
 }

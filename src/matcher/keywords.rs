@@ -21,6 +21,8 @@ use aho_corasick::{Anchored, MatchKind, dfa};
 
 /// Independent DFA walks per buffer.
 pub const LANES: usize = 4;
+/// Hits are handed over per block of this many bytes.
+pub const BLOCK: usize = 1 << 20;
 /// Below this many bytes per lane, one walk is as fast and simpler.
 const MIN_LANE_BYTES: usize = 1024;
 
@@ -162,22 +164,47 @@ impl Keywords {
         self.max_len
     }
 
-    /// Appends every occurrence in `hay` to `out`, in ascending end position.
-    pub fn find_all(&self, hay: &[u8], lanes: &mut [Vec<Hit>; LANES], out: &mut Vec<Hit>) {
+    /// Calls `f` with every occurrence in `hay`, block by block ([`BLOCK`] bytes), each
+    /// block's hits in ascending end position: memory stays bounded by one block's hits
+    /// (a file of 10 million keyword hits must not hold them all).
+    pub fn for_each_block(
+        &self,
+        hay: &[u8],
+        lanes: &mut [Vec<Hit>; LANES],
+        out: &mut Vec<Hit>,
+        mut f: impl FnMut(&[Hit]),
+    ) {
+        let mut lo = 0;
+        while lo < hay.len() {
+            let hi = (lo + BLOCK).min(hay.len());
+            out.clear();
+            self.find_in(hay, lo, hi, lanes, out);
+            f(out);
+            lo = hi;
+        }
+        out.clear();
+    }
+
+    /// Appends the occurrences that end inside `hay[lo..hi]` to `out`, in ascending end
+    /// position (the walk may start before `lo`, to see occurrences that began earlier).
+    fn find_in(
+        &self,
+        hay: &[u8],
+        lo: usize,
+        hi: usize,
+        lanes: &mut [Vec<Hit>; LANES],
+        out: &mut Vec<Hit>,
+    ) {
         let overhang = self.max_len - 1;
-        if hay.len() < LANES * MIN_LANE_BYTES {
-            self.walk(hay, 0, hay.len(), 0, out);
+        if hi - lo < LANES * MIN_LANE_BYTES {
+            self.walk(hay, lo.saturating_sub(overhang), hi, lo, out);
             return;
         }
-        let region = hay.len() / LANES;
+        let region = (hi - lo) / LANES;
         let mut bounds = [(0usize, 0usize, 0usize); LANES]; // (walk from, region start, end)
         for (l, b) in bounds.iter_mut().enumerate() {
-            let rs = l * region;
-            let re = if l + 1 == LANES {
-                hay.len()
-            } else {
-                rs + region
-            };
+            let rs = lo + l * region;
+            let re = if l + 1 == LANES { hi } else { rs + region };
             *b = (rs.saturating_sub(overhang), rs, re);
         }
         for v in lanes.iter_mut() {
@@ -279,10 +306,17 @@ mod tests {
     fn ours(kws: &[Vec<u8>], hay: &[u8]) -> Vec<Hit> {
         let k = Keywords::new(kws).unwrap();
         let mut lanes: [Vec<Hit>; LANES] = Default::default();
-        let mut out = Vec::new();
-        k.find_all(hay, &mut lanes, &mut out);
-        // Ascending end position, as documented.
-        assert!(out.windows(2).all(|w| w[0].end <= w[1].end));
+        let mut buf = Vec::new();
+        let mut out: Vec<Hit> = Vec::new();
+        k.for_each_block(hay, &mut lanes, &mut buf, |hits| {
+            // Ascending end position within a block, blocks in order.
+            assert!(hits.windows(2).all(|w| w[0].end <= w[1].end));
+            assert!(
+                out.last()
+                    .is_none_or(|l| hits.first().is_none_or(|h| l.end <= h.end))
+            );
+            out.extend_from_slice(hits);
+        });
         out.sort_by_key(|h| (h.end, h.keyword));
         out
     }
@@ -307,6 +341,8 @@ mod tests {
             LANES * MIN_LANE_BYTES,
             LANES * MIN_LANE_BYTES + 3,
             50_000,
+            BLOCK + 777,
+            3 * BLOCK,
         ] {
             // A keyword at every offset near each lane boundary.
             let mut hay = vec![b'.'; len];

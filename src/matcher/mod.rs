@@ -151,28 +151,30 @@ impl Engine {
         scratch.candidates.clear();
 
         // 1. One pass of the keyword automaton; open (and merge) windows per rule.
-        scratch.hits.clear();
+        let (rules, keyword_rules) = (&self.rules, &self.keyword_rules);
+        let (windows, touched) = (&mut scratch.windows, &mut scratch.touched);
         self.keywords
-            .find_all(hay, &mut scratch.lanes, &mut scratch.hits);
-        for m in &scratch.hits {
-            for &ri in &self.keyword_rules[m.keyword as usize] {
-                let rule = &self.rules[ri].rule;
-                let start = m.start.saturating_sub(rule.lookbehind());
-                let end = m.end.saturating_add(rule.window()).min(hay.len());
-                let wins = &mut scratch.windows[ri];
-                match wins.last_mut() {
-                    Some(last) if start <= last.end && start >= last.start => {
-                        last.end = last.end.max(end);
-                    }
-                    _ => {
-                        if wins.is_empty() {
-                            scratch.touched.push(ri);
+            .for_each_block(hay, &mut scratch.lanes, &mut scratch.hits, |hits| {
+                for m in hits {
+                    for &ri in &keyword_rules[m.keyword as usize] {
+                        let rule = &rules[ri].rule;
+                        let start = m.start.saturating_sub(rule.lookbehind());
+                        let end = m.end.saturating_add(rule.window()).min(hay.len());
+                        let wins = &mut windows[ri];
+                        match wins.last_mut() {
+                            Some(last) if start <= last.end && start >= last.start => {
+                                last.end = last.end.max(end);
+                            }
+                            _ => {
+                                if wins.is_empty() {
+                                    touched.push(ri);
+                                }
+                                wins.push(start..end);
+                            }
                         }
-                        wins.push(start..end);
                     }
                 }
-            }
-        }
+            });
 
         // 2. Each touched rule's regex, inside its merged windows only.
         for &ri in &scratch.touched {

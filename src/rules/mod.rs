@@ -183,6 +183,41 @@ impl RuleSet {
         Ok(set)
     }
 
+    /// The embedded rules of the files with a keyword that occurs (ASCII case-insensitively)
+    /// in one of `texts`: the rules a scan of exactly these texts can need. The keyword
+    /// index is built at compile time, so the other files are not even parsed.
+    pub fn embedded_for(texts: &[&[u8]]) -> Result<RuleSet, RuleError> {
+        let mut flat: Vec<&str> = Vec::new();
+        let mut file_of: Vec<usize> = Vec::new();
+        let mut needed = vec![false; EMBEDDED_RULES.len()];
+        for (i, kws) in EMBEDDED_KEYWORDS.iter().enumerate() {
+            match kws {
+                Some(kws) => {
+                    flat.extend_from_slice(kws);
+                    file_of.extend(std::iter::repeat_n(i, kws.len()));
+                }
+                None => needed[i] = true,
+            }
+        }
+        let ac = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&flat)
+            .map_err(|e| RuleError {
+                origin: "rules".into(),
+                message: format!("cannot build keyword index: {e}"),
+            })?;
+        for t in texts {
+            for m in ac.find_overlapping_iter(*t) {
+                needed[file_of[m.pattern().as_usize()]] = true;
+            }
+        }
+        let mut set = RuleSet::default();
+        for ((name, text), _) in EMBEDDED_RULES.iter().zip(&needed).filter(|(_, n)| **n) {
+            set.add_file(&format!("rules/{name}"), text)?;
+        }
+        Ok(set)
+    }
+
     /// Adds (or overrides by id) every `*.toml` rule file in `dir`.
     pub fn add_dir(&mut self, dir: &Path) -> Result<(), RuleError> {
         let err = |message: String| RuleError {
@@ -309,6 +344,25 @@ mod tests {
     fn embedded_rules_load() {
         let set = RuleSet::embedded().unwrap();
         assert!(set.get("github.pat.classic").is_some());
+    }
+
+    #[test]
+    fn embedded_for_loads_only_files_whose_keywords_occur() {
+        let set = RuleSet::embedded_for(&[b"export GH=GHP_abc".as_slice()]).unwrap();
+        assert!(set.get("github.pat.classic").is_some());
+        assert!(set.get("stripe.secret_key.live").is_none());
+        assert!(set.len() < RuleSet::embedded().unwrap().len() / 4);
+        // Every embedded file is indexed: all texts together need every file.
+        let all: Vec<&[u8]> = EMBEDDED_KEYWORDS
+            .iter()
+            .flatten()
+            .flat_map(|k| k.iter().map(|s| s.as_bytes()))
+            .collect();
+        assert_eq!(
+            RuleSet::embedded_for(&all).unwrap().len(),
+            RuleSet::embedded().unwrap().len()
+        );
+        assert_eq!(RuleSet::embedded_for(&[]).unwrap().len(), 0);
     }
 
     #[test]
