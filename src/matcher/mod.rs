@@ -86,16 +86,18 @@ impl Engine {
     pub fn new(set: &RuleSet) -> Result<Engine, String> {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut index: std::collections::HashMap<Vec<u8>, usize> = Default::default();
         for (i, rule) in set.rules().iter().enumerate() {
             for kw in &rule.keywords {
                 let kw = kw.as_bytes().to_ascii_lowercase();
-                match keywords.iter().position(|k| *k == kw) {
-                    Some(p) => {
+                match index.get(&kw) {
+                    Some(&p) => {
                         if !keyword_rules[p].contains(&i) {
                             keyword_rules[p].push(i);
                         }
                     }
                     None => {
+                        index.insert(kw.clone(), keywords.len());
                         keywords.push(kw);
                         keyword_rules.push(vec![i]);
                     }
