@@ -101,10 +101,10 @@ impl Keywords {
         let n = out_of.len();
         let mut fail = vec![0u32; n];
         let mut queue: Vec<u32> = Vec::with_capacity(n);
-        for c in 0..stride {
-            match trans[c] {
-                NONE => trans[c] = 0,
-                t => queue.push(t),
+        for t in trans.iter_mut().take(stride) {
+            match *t {
+                NONE => *t = 0,
+                child => queue.push(child),
             }
         }
         let mut qi = 0;
