@@ -6,13 +6,25 @@
 //!
 //! 1. The **name** (regex group `name`, when the pattern has one) must name a secret: the word
 //!    holding the stem may only be followed by words such as `key`, `value`, `b64`, `prod`
-//!    (`TOKEN_URL`, `password_field`, `secretName`, `tokenExpiresIn` fail), and must not be a
-//!    public or bookkeeping value (`csrf_token`, `publicKey`, `nextPageToken`, `primaryKey`).
+//!    (`TOKEN_URL`, `password_field`, `secretName`, `tokenExpiresIn` fail; words of unknown
+//!    meaning, as in `todo_secret_do_not_commit`, ask for a strongly random value), must not be
+//!    a public or bookkeeping value (`csrf_token`, `publicKey`, `nextPageToken`, `primaryKey`),
+//!    and must not say the value is deliberately fake (`nonMatchingToken`, `invalid_api_key`).
+//!    A UUID under a bare `key` name (`DocumentKey`) is an identifier.
 //! 2. The **value** must look like a secret: not a variable reference or code expression
 //!    (`$VAR`, `ENV["X"]`, `config.password`, `getPass()`), not a path, URL, e-mail address,
 //!    number, version or colour, not a placeholder pattern (`a1b2c3…`, `12345`, `qwert`,
-//!    repeating chunks, the RFC 4122 example UUID), not made of dictionary-like words
-//!    (`whiteduke`, `open_sesame`, `MyString`), and random enough for its length.
+//!    repeating chunks and segments, masked runs `######`, keyboard-row mashes, the RFC 4122
+//!    example UUID), not made of dictionary-like words (`whiteduke`, `open_sesame`,
+//!    `MyString`), and random enough for its length *and alphabet* (hex is judged as hex).
+//!
+//! The URI rules capture `scheme://user:password@host` as `name`; such a password is judged as
+//! a URI's: human passwords count there, a password equal to the user, a password word as the
+//! password, or a documentation host (`example.com`) do not.
+//!
+//! These are mechanisms, not lists of known values: each check describes a way a value is
+//! produced by a person or a tool rather than by a random generator, so it carries over to
+//! values no test suite has seen.
 //!
 //! The shared placeholder filter (`matcher::filter`) has already run on the value.
 
@@ -669,6 +681,7 @@ fn plausible_value(v: &[u8], name: Name) -> bool {
         || has_sequence(&lower)
         || is_periodic(&lower)
         || has_masked_run(v)
+        || has_repeated_segment(v)
         || is_keyboard_mash(v)
         || (n < 24 && has_weak_word(&lower))
         || (name.bare_key && is_uuid(v))
@@ -761,6 +774,20 @@ fn has_masked_run(v: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// One segment repeated three times between separators (`xoxp-1234-1234-1234-…`,
+/// `AB12_AB12_AB12`): filler for the ids of a token format, which `is_periodic` misses when
+/// the rest of the value differs. Generated segments of three or more characters do not repeat.
+fn has_repeated_segment(v: &[u8]) -> bool {
+    let segments: Vec<&[u8]> = v
+        .split(|b| b"-_.:/".contains(b))
+        .filter(|s| s.len() >= 3)
+        .collect();
+    segments
+        .iter()
+        .enumerate()
+        .any(|(i, s)| segments[i..].iter().filter(|t| *t == s).count() >= 3)
 }
 
 /// Letters typed along one keyboard row (`kjfhueyt9485osdfasdkljfh4lkjhakldjf`): 16 or more
@@ -1394,6 +1421,18 @@ mod tests {
         assert!(!ok("pwd:!@#$%^&*()_+{}[];\""));
         assert!(!has_masked_run(b"AAAAAAAAB3NzaC1yc2EAAAADAQABAAABAQ"));
         assert!(has_masked_run(b"AAAAAAAAAAB3NzaC1yc2EAAAADAQABAAABAQ"));
+    }
+
+    #[test]
+    fn repeated_segments() {
+        assert!(has_repeated_segment(
+            b"xoxp-1234-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d"
+        ));
+        assert!(!ok("xoxp-1234-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d"));
+        assert!(!has_repeated_segment(
+            b"73fa573c-90b0-6af7-ff46-af5be4572f04"
+        ));
+        assert!(!has_repeated_segment(b"ab-ab-ab-Zf3D0LXCM3EIMbgJ"));
     }
 
     #[test]
