@@ -92,11 +92,15 @@ const TEMPLATE_MARKERS: &[&[u8]] = &[
     b"secrets.",
 ];
 
-fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.len() >= needle.len()
-        && hay
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
+/// `needle` (lowercase) occurs in `lower` (already lowercased). Candidates are located with
+/// `memchr` on the needle's first byte: checking every window with a case-insensitive compare
+/// cost ~9,000 instructions per candidate over the ~40 markers, more than the rest of the
+/// filter chain.
+fn contains_lower(lower: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    memchr::memchr_iter(first, lower).any(|i| lower[i + 1..].starts_with(rest))
 }
 
 /// True when `secret` is a placeholder, template, lookup, or a trivially structured value.
@@ -117,20 +121,21 @@ pub fn is_placeholder(secret: &[u8], before: Option<u8>) -> bool {
     if secret.starts_with(b"$") || secret.starts_with(b"%") && secret.ends_with(b"%") {
         return true;
     }
-    if TEMPLATE_MARKERS.iter().any(|m| contains_ci(secret, m)) {
+    let lower = secret.to_ascii_lowercase();
+    if TEMPLATE_MARKERS.iter().any(|m| contains_lower(&lower, m)) {
         return true;
     }
     // Python %-formatting: `%(name)s`.
-    if contains_ci(secret, b"%(") && contains_ci(secret, b")s") {
+    if contains_lower(&lower, b"%(") && contains_lower(&lower, b")s") {
         return true;
     }
-    if PLACEHOLDER_WORDS.iter().any(|w| contains_ci(secret, w)) {
+    if PLACEHOLDER_WORDS.iter().any(|w| contains_lower(&lower, w)) {
         return true;
     }
     if secret.len() < 24
         && SHORT_PLACEHOLDER_WORDS
             .iter()
-            .any(|w| contains_ci(secret, w))
+            .any(|w| contains_lower(&lower, w))
     {
         return true;
     }
@@ -255,6 +260,21 @@ mod tests {
             );
         }
         assert!(is_placeholder(b"TOKEN", Some(b'$')));
+    }
+
+    #[test]
+    fn markers_are_lowercase() {
+        // `is_placeholder` lowercases the value once and compares bytes.
+        for m in PLACEHOLDER_WORDS
+            .iter()
+            .chain(SHORT_PLACEHOLDER_WORDS)
+            .chain(TEMPLATE_MARKERS)
+        {
+            assert_eq!(m.to_ascii_lowercase(), *m);
+        }
+        assert!(contains_lower(b"abc", b""));
+        assert!(contains_lower(b"xx${y}", b"${"));
+        assert!(!contains_lower(b"$", b"${"));
     }
 
     #[test]

@@ -6,13 +6,25 @@
 //!
 //! 1. The **name** (regex group `name`, when the pattern has one) must name a secret: the word
 //!    holding the stem may only be followed by words such as `key`, `value`, `b64`, `prod`
-//!    (`TOKEN_URL`, `password_field`, `secretName`, `tokenExpiresIn` fail), and must not be a
-//!    public or bookkeeping value (`csrf_token`, `publicKey`, `nextPageToken`, `primaryKey`).
+//!    (`TOKEN_URL`, `password_field`, `secretName`, `tokenExpiresIn` fail; words of unknown
+//!    meaning, as in `todo_secret_do_not_commit`, ask for a strongly random value), must not be
+//!    a public or bookkeeping value (`csrf_token`, `publicKey`, `nextPageToken`, `primaryKey`),
+//!    and must not say the value is deliberately fake (`nonMatchingToken`, `invalid_api_key`).
+//!    A UUID under a bare `key` name (`DocumentKey`) is an identifier.
 //! 2. The **value** must look like a secret: not a variable reference or code expression
 //!    (`$VAR`, `ENV["X"]`, `config.password`, `getPass()`), not a path, URL, e-mail address,
 //!    number, version or colour, not a placeholder pattern (`a1b2c3…`, `12345`, `qwert`,
-//!    repeating chunks, the RFC 4122 example UUID), not made of dictionary-like words
-//!    (`whiteduke`, `open_sesame`, `MyString`), and random enough for its length.
+//!    repeating chunks and segments, masked runs `######`, keyboard-row mashes, the RFC 4122
+//!    example UUID), not made of dictionary-like words (`whiteduke`, `open_sesame`,
+//!    `MyString`), and random enough for its length *and alphabet* (hex is judged as hex).
+//!
+//! The URI rules capture `scheme://user:password@host` as `name`; such a password is judged as
+//! a URI's: human passwords count there, a password equal to the user, a password word as the
+//! password, or a documentation host (`example.com`) do not.
+//!
+//! These are mechanisms, not lists of known values: each check describes a way a value is
+//! produced by a person or a tool rather than by a random generator, so it carries over to
+//! values no test suite has seen.
 //!
 //! The shared placeholder filter (`matcher::filter`) has already run on the value.
 
@@ -171,6 +183,188 @@ const ANY_BAD: &[&str] = &[
     "publickey",
 ];
 
+/// Words that, anywhere before the last secret word, say the value is deliberately not a real
+/// secret: `nonMatchingToken`, `invalid_api_key`, `wrongPassword`, `fake_secret`, `mock_token`
+/// (test fixtures for the failure path, documentation samples).
+const NEGATING: &[&str] = &[
+    "non",
+    "not",
+    "invalid",
+    "wrong",
+    "bad",
+    "bogus",
+    "incorrect",
+    "fake",
+    "dummy",
+    "mock",
+    "sample",
+    "example",
+    "placeholder",
+];
+
+/// Words after the last secret word that describe something *about* the secret rather than
+/// hold it: `TOKEN_URL`, `password_field`, `secret_name`, `token_type`, `key_id`,
+/// `password_length`, `api_key_hash`, `tokenExpiresIn`. Words in neither this list nor
+/// [`SUFFIX_OK`] (`todo_secret_do_not_commit`) are allowed only for a strongly random value.
+const SUFFIX_BAD: &[&str] = &[
+    "id",
+    "ids",
+    "identifier",
+    "name",
+    "names",
+    "type",
+    "types",
+    "kind",
+    "url",
+    "urls",
+    "uri",
+    "endpoint",
+    "host",
+    "hostname",
+    "domain",
+    "path",
+    "paths",
+    "file",
+    "files",
+    "filename",
+    "dir",
+    "directory",
+    "location",
+    "length",
+    "len",
+    "size",
+    "count",
+    "limit",
+    "ttl",
+    "expiry",
+    "expires",
+    "expiration",
+    "expire",
+    "exp",
+    "timeout",
+    "lifetime",
+    "age",
+    "field",
+    "fields",
+    "label",
+    "header",
+    "headers",
+    "param",
+    "params",
+    "parameter",
+    "prefix",
+    "suffix",
+    "regex",
+    "regexp",
+    "pattern",
+    "format",
+    "hash",
+    "hashed",
+    "digest",
+    "checksum",
+    "fingerprint",
+    "version",
+    "ref",
+    "env",
+    "var",
+    "variable",
+    "policy",
+    "mode",
+    "enabled",
+    "enable",
+    "disabled",
+    "required",
+    "flag",
+    "option",
+    "options",
+    "input",
+    "hint",
+    "error",
+    "errors",
+    "message",
+    "msg",
+    "confirmation",
+    "confirm",
+    "provider",
+    "manager",
+    "helper",
+    "class",
+    "method",
+    "strategy",
+    "validator",
+    "generator",
+    "factory",
+    "handler",
+    "request",
+    "response",
+    "scope",
+    "scopes",
+    "audience",
+    "issuer",
+    "algorithm",
+    "alg",
+    "usage",
+    "rotation",
+    "index",
+    "column",
+    "table",
+    "attribute",
+    "attr",
+    "property",
+    "state",
+    "status",
+    "created",
+    "updated",
+    "at",
+    "date",
+    "time",
+    "timestamp",
+];
+
+/// Words that qualify a bare `key` as a credential: `api_key`, `signing_key`, `LICENSE_KEY`.
+/// Without one (`DocumentKey`, `stripe_key`, `HEX_KEY`) the name is weaker, and a UUID
+/// assigned to it is an identifier (`?DocumentKey=<uuid>`, `partitionKey`, `idempotencyKey`).
+const KEY_QUALIFIERS: &[&str] = &[
+    "api",
+    "access",
+    "account",
+    "admin",
+    "app",
+    "application",
+    "auth",
+    "client",
+    "consumer",
+    "deploy",
+    "encrypt",
+    "encryption",
+    "integration",
+    "license",
+    "master",
+    "priv",
+    "private",
+    "secret",
+    "service",
+    "signing",
+    "sign",
+    "signature",
+    "webhook",
+    "hmac",
+    "jwt",
+    "crypto",
+    "cipher",
+    "aes",
+    "shared",
+    "root",
+    "stream",
+    "developer",
+    "subscription",
+    "ingestion",
+    "write",
+    "server",
+    "session",
+    "security",
+];
+
 /// Words that, right before the last secret word, make it a non-secret: `nextPageToken`,
 /// `primary_key`, `cache_key`, `max_tokens`, `forgot_password`, `keyVaultToStoreSecrets`.
 const BEFORE_BAD: &[&str] = &[
@@ -207,12 +401,6 @@ const BEFORE_BAD: &[&str] = &[
     "forgot",
     "confirm",
     "verify",
-    "dummy",
-    "fake",
-    "mock",
-    "sample",
-    "example",
-    "placeholder",
     "store",
     "to",
     "reset",
@@ -293,7 +481,7 @@ const FILE_EXTENSIONS: &[&[u8]] = &[
 /// Markers of a lookup or code rather than a literal (the shared filter already rejects
 /// `${`, `{{`, `process.env`, `os.environ`, `getenv`, `env.`...).
 const REFERENCE_MARKERS: &[&[u8]] = &[
-    b"env[", b"env:", b"{env", b"vault:", b"://", b"->", b"::", b"(", b")", b"\\\"", b"\\'",
+    b"env[", b"env:", b"{env", b"vault:", b"://", b"->", b"::", b"\\\"", b"\\'",
 ];
 
 /// Keyboard rows: five consecutive keys are typed, not generated.
@@ -303,6 +491,8 @@ const KEYBOARD_ROWS: &[&[u8]] = &[
     b"zxcvbnm",
     b"1qaz2wsx3edc",
     b"qazwsxedc",
+    b"!@#$%^&*()_+",
+    b"1234567890-=",
 ];
 
 /// The most frequent English letter pairs. A run of letters whose pairs are mostly among
@@ -325,24 +515,31 @@ const COMMON_BIGRAMS: &[&[u8; 2]] = &[
 const EXAMPLE_UUID: &[u8] = b"123e4567e89b12d3";
 
 /// The judgement of a generic match: the name (if captured) names a secret and the value
-/// looks like one.
+/// looks like one. A `name` holding `scheme://user:password@host` (the URI rules capture the
+/// whole authority as `name`) is judged as a URI instead, see [`plausible_uri_password`].
 pub fn generic_value(value: &[u8], name: Option<&[u8]>) -> bool {
-    let password = match name {
+    if let Some(uri) = name.and_then(|n| uri_parts(n, value)) {
+        return plausible_uri_password(value, &uri);
+    }
+    let name = match name {
         Some(n) => match judge_name(n) {
-            Some(NameKind::Password) => true,
-            Some(NameKind::Other) => false,
+            Some(j) => j,
             None => return false,
         },
-        None => false,
+        None => Name::default(),
     };
-    plausible_value(value, password)
+    plausible_value(value, name)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NameKind {
+/// What the key name says about the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Name {
     /// A password name (`pass`, `pwd` stems): human-chosen complex passwords are accepted.
-    Password,
-    Other,
+    password: bool,
+    /// Words of unknown meaning follow the secret word: only a strongly random value counts.
+    needs_strong: bool,
+    /// The secret word is a bare `key` without a credential qualifier (`DocumentKey`).
+    bare_key: bool,
 }
 
 /// Splits a key name into lowercase words: `DB_PASSWORD` → db, password; `myServiceToken` →
@@ -380,26 +577,35 @@ fn is_stem_word(w: &str) -> bool {
 }
 
 /// `None` when the name is not a secret's name.
-fn judge_name(name: &[u8]) -> Option<NameKind> {
+fn judge_name(name: &[u8]) -> Option<Name> {
     let words = name_words(name);
     let last = words.iter().rposition(|w| is_stem_word(w))?;
     if words.iter().any(|w| ANY_BAD.contains(&w.as_str())) {
         return None;
     }
-    let suffix_ok = |w: &String| {
-        SUFFIX_OK.contains(&w.as_str())
-            || SUFFIX_OK.contains(&without_digits(w))
-            || w.bytes().all(|b| b.is_ascii_digit())
-    };
-    if !words[last + 1..].iter().all(suffix_ok) {
+    if words[..last].iter().any(|w| NEGATING.contains(&w.as_str())) {
         return None;
+    }
+    let mut needs_strong = false;
+    for w in &words[last + 1..] {
+        let bare = without_digits(w);
+        if SUFFIX_OK.contains(&w.as_str())
+            || SUFFIX_OK.contains(&bare)
+            || w.bytes().all(|b| b.is_ascii_digit())
+        {
+            continue;
+        }
+        if SUFFIX_BAD.contains(&w.as_str()) || SUFFIX_BAD.contains(&bare) {
+            return None;
+        }
+        needs_strong = true;
     }
     if last > 0 && BEFORE_BAD.contains(&words[last - 1].as_str()) {
         return None;
     }
-    // Fused words: `pubkey`, `cachekey`, `nexttoken`, `csrftoken`.
+    // Fused words: `pubkey`, `cachekey`, `nexttoken`, `csrftoken`, `faketoken`.
     let stem = without_digits(&words[last]);
-    let fused_bad = ANY_BAD.iter().chain(BEFORE_BAD).any(|bad| {
+    let fused_bad = ANY_BAD.iter().chain(BEFORE_BAD).chain(NEGATING).any(|bad| {
         stem.strip_prefix(bad)
             .is_some_and(|rest| !rest.is_empty() && is_stem_word(rest))
     });
@@ -410,10 +616,12 @@ fn judge_name(name: &[u8]) -> Option<NameKind> {
         let w = without_digits(w);
         !NOT_STEM.contains(&w) && (w.contains("pass") || w.contains("pwd"))
     });
-    Some(if password {
-        NameKind::Password
-    } else {
-        NameKind::Other
+    let bare_key = matches!(stem, "key" | "keys")
+        && (last == 0 || !KEY_QUALIFIERS.contains(&without_digits(&words[last - 1])));
+    Some(Name {
+        password,
+        needs_strong,
+        bare_key,
     })
 }
 
@@ -456,9 +664,10 @@ impl Classes {
     }
 }
 
-/// The value test, see the module documentation. `password`: the name is a password's, so a
-/// human-chosen password with a complexity policy (`thisIsDog11!`) counts despite its words.
-fn plausible_value(v: &[u8], password: bool) -> bool {
+/// The value test, see the module documentation. `name.password`: the name is a password's,
+/// so a human-chosen password with a complexity policy (`thisIsDog11!`) counts despite its
+/// words.
+fn plausible_value(v: &[u8], name: Name) -> bool {
     let n = v.len();
     if !(MIN_LEN..=MAX_LEN).contains(&n) || !v.iter().all(u8::is_ascii_graphic) {
         return false;
@@ -471,7 +680,11 @@ fn plausible_value(v: &[u8], password: bool) -> bool {
         || strip_non_alnum(&lower).starts_with(EXAMPLE_UUID)
         || has_sequence(&lower)
         || is_periodic(&lower)
+        || has_masked_run(v)
+        || has_repeated_segment(v)
+        || is_keyboard_mash(v)
         || (n < 24 && has_weak_word(&lower))
+        || (name.bare_key && is_uuid(v))
     {
         return false;
     }
@@ -481,25 +694,133 @@ fn plausible_value(v: &[u8], password: bool) -> bool {
     let classes = Classes::of(v);
     // Words are not secrets, except a human password that meets a complexity policy
     // (`thisIsDog11`, `Summer2024!`) assigned to a password name.
-    if is_made_of_words(v) && !(password && classes.count() >= 3) {
+    if is_made_of_words(v) && !(name.password && classes.count() >= 3) {
+        return false;
+    }
+    if name.needs_strong && (n < 16 || classes.count() < 2) {
         return false;
     }
     random_enough(v, &classes)
 }
 
+/// Randomness for the value's length and alphabet. Plain entropy thresholds punish small
+/// alphabets: a random 16-digit hex string has 3.2 bits/char on average (against 3.8 for
+/// base62), and a fixed 3.0 rejected a quarter of them. So the value's entropy is compared
+/// with what a uniformly random string of the same length over the same alphabet (hex,
+/// base36, base62, base64 and symbols) shows: the margin below that expectation lets about 1%
+/// of truly random values fail, while repeated characters and lopsided use fail. The bar is
+/// capped at the former 3.0, so only small alphabets gain.
 fn random_enough(v: &[u8], c: &Classes) -> bool {
     let n = v.len();
     let h = entropy(v);
     let classes = c.count();
     if n < 12 {
         // Short: three classes and (nearly) no repeated character.
-        classes >= 3 && h >= (n as f64).log2() - 0.7
-    } else if n < 20 {
-        classes >= 2 && h >= 3.0
-    } else {
-        // One class (all letters, all digits) needs its characters used evenly.
-        h >= 3.0 && (classes >= 2 || h >= 3.5 || c.digit == n)
+        return classes >= 3 && h >= (n as f64).log2() - 0.7;
     }
+    // Never stricter than 3.0 bits/char: base64 of structured data (a JWT, `user:password`)
+    // is less random than random base64 and still a secret.
+    let margin = if n < 16 { 0.6 } else { 0.5 };
+    let random = h >= (expected_entropy(n, alphabet_size(v, c)) - margin).min(3.0);
+    if n < 20 {
+        classes >= 2 && random
+    } else {
+        // One class (all letters) needs its characters used evenly too.
+        random && (classes >= 2 || h >= 3.5 || c.digit == n)
+    }
+}
+
+/// The size of the alphabet a value appears to be drawn from.
+fn alphabet_size(v: &[u8], c: &Classes) -> usize {
+    let hex = v.iter().all(u8::is_ascii_hexdigit)
+        && !(c.lower > 0 && c.upper > 0)
+        && c.lower + c.upper > 0;
+    match (c.lower > 0, c.upper > 0, c.digit > 0, c.symbol > 0) {
+        _ if hex => 16,
+        (false, false, true, false) => 10,
+        (true, false, false, false) | (false, true, false, false) => 26,
+        (true, false, true, false) | (false, true, true, false) => 36,
+        (true, true, false, false) => 52,
+        (true, true, true, false) => 62,
+        _ => 64,
+    }
+}
+
+/// Expected Shannon entropy (bits/char) of `n` characters drawn uniformly from `k`:
+/// log2 n − (k/n)·Σ_c P(c)·c·log2 c, with c ~ Binomial(n, 1/k) the count of one character.
+/// Lengths past 256 use 256: the expectation has converged to log2 k by then.
+fn expected_entropy(n: usize, k: usize) -> f64 {
+    let n = n.clamp(1, 256);
+    let (nf, p) = (n as f64, 1.0 / k.max(2) as f64);
+    let mut pmf = (1.0 - p).powi(n as i32); // P(c = 0)
+    let mut sum = 0.0;
+    for c in 0..n {
+        pmf *= (nf - c as f64) / (c as f64 + 1.0) * p / (1.0 - p); // now P(c + 1)
+        let c1 = c as f64 + 1.0;
+        sum += pmf * c1 * c1.log2();
+    }
+    nf.log2() - k as f64 / nf * sum
+}
+
+/// A run of one masking character (`######`, `??????`, `......`) or of one letter or digit
+/// (`AAAAAAAAAA`) inside the value: a redacted or padded value, not a generated one.
+fn has_masked_run(v: &[u8]) -> bool {
+    let mut run = 1;
+    for w in v.windows(2) {
+        run = if w[0] == w[1] { run + 1 } else { 1 };
+        let limit = if w[1].is_ascii_alphanumeric() { 10 } else { 6 };
+        if run >= limit {
+            return true;
+        }
+    }
+    false
+}
+
+/// One segment repeated three times between separators (`xoxp-1234-1234-1234-…`,
+/// `AB12_AB12_AB12`): filler for the ids of a token format, which `is_periodic` misses when
+/// the rest of the value differs. Generated segments of three or more characters do not repeat.
+fn has_repeated_segment(v: &[u8]) -> bool {
+    let segments: Vec<&[u8]> = v
+        .split(|b| b"-_.:/".contains(b))
+        .filter(|s| s.len() >= 3)
+        .collect();
+    segments
+        .iter()
+        .enumerate()
+        .any(|(i, s)| segments[i..].iter().filter(|t| *t == s).count() >= 3)
+}
+
+/// Letters typed along one keyboard row (`kjfhueyt9485osdfasdkljfh4lkjhakldjf`): 16 or more
+/// letters, three quarters of them from one row. In random letters a row holds 27–38% of
+/// them, so this fails about 1 in 10,000 random values. Hex values are exempt: `a`, `d`, `f`
+/// are half of their letters.
+fn is_keyboard_mash(v: &[u8]) -> bool {
+    if v.iter().all(u8::is_ascii_hexdigit) {
+        return false;
+    }
+    let letters: Vec<u8> = v
+        .iter()
+        .filter(|b| b.is_ascii_alphabetic())
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    if letters.len() < 16 {
+        return false;
+    }
+    [&b"qwertyuiop"[..], b"asdfghjkl", b"zxcvbnm"]
+        .iter()
+        .any(|row| {
+            let on_row = letters.iter().filter(|b| row.contains(b)).count();
+            on_row * 4 >= letters.len() * 3
+        })
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_uuid(v: &[u8]) -> bool {
+    v.len() == 36
+        && v.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 fn is_reference_or_code(v: &[u8], lower: &[u8]) -> bool {
@@ -510,8 +831,31 @@ fn is_reference_or_code(v: &[u8], lower: &[u8]) -> bool {
     if REFERENCE_MARKERS.iter().any(|m| contains(lower, m)) {
         return true;
     }
-    // Indexing: params[:password], ENV['X'], data["k"].
-    if v.windows(2).any(|w| w[1] == b'[' && is_word(w[0])) {
+    // A call: getPassword(), os.getenv('X'), ENV.fetch("X"). A lone parenthesis is just a
+    // character of a random value (`vYR)T;W`).
+    if let Some(open) = v.windows(2).position(|w| is_word(w[0]) && w[1] == b'(')
+        && v[open..].contains(&b')')
+    {
+        return true;
+    }
+    // Indexing: params[:password], ENV['X'], data["k"], argv[1], $cfg[$key]; not a lone `[`
+    // inside a random value (`vyrVBp[$_hK4^?`).
+    let indexing = v.windows(2).enumerate().any(|(i, w)| {
+        if !(is_word(w[0]) && w[1] == b'[') {
+            return false;
+        }
+        let rest = &v[i + 2..];
+        match rest.first() {
+            Some(b'\'' | b'"' | b':') => true,
+            _ => rest.iter().position(|&b| b == b']').is_some_and(|close| {
+                close > 0
+                    && rest[..close]
+                        .iter()
+                        .all(|&b| is_word(b) || b == b'$' || b == b'.')
+            }),
+        }
+    });
+    if indexing {
         return true;
     }
     // A dotted path of identifiers: config.password, settings.API_SECRET, this.token.
@@ -527,6 +871,50 @@ fn is_reference_or_code(v: &[u8], lower: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// The parts of a `scheme://user:password@host` authority captured as `name` by the URI
+/// rules, when `value` is its password.
+struct UriParts<'a> {
+    user: &'a [u8],
+    host: &'a [u8],
+}
+
+fn uri_parts<'a>(name: &'a [u8], value: &[u8]) -> Option<UriParts<'a>> {
+    let sep = name.windows(3).position(|w| w == b"://")?;
+    let rest = &name[sep + 3..];
+    let at = rest.iter().rposition(|&b| b == b'@')?;
+    let (userinfo, host) = (&rest[..at], &rest[at + 1..]);
+    let colon = userinfo.iter().position(|&b| b == b':')?;
+    let (user, password) = (&userinfo[..colon], &userinfo[colon + 1..]);
+    (password == value).then_some(UriParts { user, host })
+}
+
+/// Hosts reserved for documentation (RFC 2606, RFC 6761): `example.com`, `db.example.org`,
+/// `*.example`, `*.invalid`. Not `.test`: local development setups resolve it (`myapp.test`)
+/// and their passwords are real on that machine.
+fn is_documentation_host(host: &[u8]) -> bool {
+    let h = host.to_ascii_lowercase();
+    let h = h.strip_suffix(b".").unwrap_or(&h);
+    let label_example = h.split(|&b| b == b'.').any(|label| label == b"example");
+    label_example || h.ends_with(b".invalid") || h == b"invalid"
+}
+
+/// A password in a connection URI. Human passwords are common there and the URI itself says
+/// it is a credential, so the word and randomness tests of [`plausible_value`] do not apply;
+/// what does not count: a password equal to its user (`postgres:postgres`, `guest:guest`,
+/// default accounts), a password word as the password (`cachepass`, `dbpassword`), and any
+/// credential for a documentation host (`dhh:supersecret@www.example.com`).
+fn plausible_uri_password(value: &[u8], uri: &UriParts) -> bool {
+    if value.eq_ignore_ascii_case(uri.user) || is_documentation_host(uri.host) {
+        return false;
+    }
+    let lower = value.to_ascii_lowercase();
+    let letters_only = lower.iter().all(u8::is_ascii_alphabetic);
+    let password_word = [&b"pass"[..], b"pwd", b"secret"]
+        .iter()
+        .any(|w| contains(&lower, w));
+    !(letters_only && password_word)
 }
 
 fn is_word(b: u8) -> bool {
@@ -744,8 +1132,14 @@ mod tests {
     use super::*;
 
     fn ok(v: &str) -> bool {
-        plausible_value(v.as_bytes(), false)
+        plausible_value(v.as_bytes(), Name::default())
     }
+
+    const PASSWORD: Name = Name {
+        password: true,
+        needs_strong: false,
+        bare_key: false,
+    };
 
     #[test]
     fn words_of_names() {
@@ -812,8 +1206,8 @@ mod tests {
         ] {
             assert!(judge_name(n.as_bytes()).is_none(), "{n}");
         }
-        assert_eq!(judge_name(b"DB_PASSWORD"), Some(NameKind::Password));
-        assert_eq!(judge_name(b"SECRET"), Some(NameKind::Other));
+        assert!(judge_name(b"DB_PASSWORD").is_some_and(|n| n.password));
+        assert!(judge_name(b"SECRET").is_some_and(|n| !n.password && !n.needs_strong));
     }
 
     #[test]
@@ -909,10 +1303,10 @@ mod tests {
 
     #[test]
     fn human_passwords_only_under_password_names() {
-        assert!(plausible_value(b"thisIsDog11", true));
-        assert!(plausible_value(b"thisIsDog11!", true));
-        assert!(!plausible_value(b"thisIsDog11!", false));
-        assert!(!plausible_value(b"whiteduke", true));
+        assert!(plausible_value(b"thisIsDog11", PASSWORD));
+        assert!(plausible_value(b"thisIsDog11!", PASSWORD));
+        assert!(!plausible_value(b"thisIsDog11!", Name::default()));
+        assert!(!plausible_value(b"whiteduke", PASSWORD));
         assert!(generic_value(b"thisIsDog11!", Some(b"admin_password")));
         assert!(!generic_value(b"thisIsDog11!", Some(b"api_token")));
         assert!(!generic_value(
@@ -924,6 +1318,168 @@ mod tests {
             Some(b"GENERIC_TOKEN")
         ));
         assert!(generic_value(b"Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB", None));
+    }
+
+    #[test]
+    fn negating_words_before_the_secret_word() {
+        for n in [
+            "nonMatchingToken",
+            "invalid_api_key",
+            "wrongPassword",
+            "fake_secret",
+            "mock_access_token",
+            "EXAMPLE_SECRET_KEY",
+            "faketoken",
+        ] {
+            assert!(judge_name(n.as_bytes()).is_none(), "{n}");
+        }
+        // After the secret word they are only words of unknown meaning.
+        assert!(judge_name(b"todo_secret_do_not_commit").is_some_and(|n| n.needs_strong));
+        assert!(judge_name(b"NOTIFY_TOKEN").is_some());
+    }
+
+    #[test]
+    fn suffix_words_known_bad_unknown_and_ok() {
+        for n in [
+            "api_key_hash",
+            "token_endpoint",
+            "secret_version",
+            "password_regex",
+        ] {
+            assert!(judge_name(n.as_bytes()).is_none(), "{n}");
+        }
+        for n in ["SECRET_KEY_BASE", "api_key_b64", "TOKEN_PROD", "password2"] {
+            assert!(
+                judge_name(n.as_bytes()).is_some_and(|j| !j.needs_strong),
+                "{n}"
+            );
+        }
+        let strong = judge_name(b"todo_secret_do_not_commit").unwrap_or_default();
+        assert!(plausible_value(b"YdXajH6lbGIx83UhyQp6bAFmyF1btn", strong));
+        assert!(!plausible_value(b"hBNP9o!2E5d2", strong));
+        assert!(generic_value(
+            b"YdXajH6lbGIx83UhyQp6bAFmyF1btn",
+            Some(b"todo_secret_do_not_commit")
+        ));
+    }
+
+    #[test]
+    fn uuids_under_bare_key_names_are_identifiers() {
+        let uuid = b"12d8d106-1137-4d7c-8bb4-3ea1faec83fa";
+        assert!(judge_name(b"DocumentKey").is_some_and(|n| n.bare_key));
+        assert!(judge_name(b"api_key").is_some_and(|n| !n.bare_key));
+        assert!(judge_name(b"apikey").is_some_and(|n| !n.bare_key));
+        assert!(!generic_value(uuid, Some(b"DocumentKey")));
+        assert!(!generic_value(uuid, Some(b"stripe_key")));
+        assert!(generic_value(uuid, Some(b"HEROKU_API_KEY")));
+        assert!(generic_value(uuid, Some(b"auth_token")));
+        // Other random values under a bare key name still count.
+        assert!(generic_value(
+            b"12c389a37b5929138d3c52dd85da08ed2f65d42d3764c3ed706f3a299a6ad8e9",
+            Some(b"HEX_KEY")
+        ));
+    }
+
+    #[test]
+    fn randomness_is_relative_to_the_alphabet() {
+        assert_eq!(
+            alphabet_size(b"3fea6af1349166ea", &Classes::of(b"3fea6af1349166ea")),
+            16
+        );
+        assert_eq!(
+            alphabet_size(b"Zf3D0LXCM3EIMbgJ", &Classes::of(b"Zf3D0LXCM3EIMbgJ")),
+            62
+        );
+        assert_eq!(
+            alphabet_size(b"wlwwm1j0ccjylbg", &Classes::of(b"wlwwm1j0ccjylbg")),
+            36
+        );
+        // The expectation matches simulation (hex 16: 3.21, base62 32: 4.55).
+        assert!((expected_entropy(16, 16) - 3.21).abs() < 0.03);
+        assert!((expected_entropy(32, 62) - 4.55).abs() < 0.03);
+        assert!((expected_entropy(4096, 16) - 4.0).abs() < 0.1);
+        assert!(expected_entropy(1, 10).abs() < 1e-9);
+        // Random 16-digit hex with repeats (2.9 bits/char) passes; lopsided values fail.
+        assert!(ok("3fea6af1349166ea"));
+        assert!(!ok("3fea3fea3fea1111"));
+        assert!(!ok("Aa1Aa1Aa1Aa1Aa2B"));
+    }
+
+    #[test]
+    fn masked_runs_and_keyboard_mashes() {
+        assert!(!ok(
+            "xoxp-572370529330-573807301142-572331691188-####################"
+        ));
+        assert!(!ok("Ab3dE??????????"));
+        assert!(!ok("kjfhueyt9485osdfasdkljfh4lkjhakldjfhalkdsjf"));
+        assert!(is_keyboard_mash(b"poiuytrewqpoiuqwer12"));
+        assert!(!is_keyboard_mash(
+            b"de81dd2f26fad03037682a6b605b4fe9e0f203d1aaddff"
+        ));
+        assert!(ok("1qay@WXS??Zt"));
+        // The shifted digit row.
+        assert!(!ok("pwd:!@#$%^&*()_+{}[];\""));
+        assert!(!has_masked_run(b"AAAAAAAAB3NzaC1yc2EAAAADAQABAAABAQ"));
+        assert!(has_masked_run(b"AAAAAAAAAAB3NzaC1yc2EAAAADAQABAAABAQ"));
+    }
+
+    #[test]
+    fn repeated_segments() {
+        assert!(has_repeated_segment(
+            b"xoxp-1234-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d"
+        ));
+        assert!(!ok("xoxp-1234-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d"));
+        assert!(!has_repeated_segment(
+            b"73fa573c-90b0-6af7-ff46-af5be4572f04"
+        ));
+        assert!(!has_repeated_segment(b"ab-ab-ab-Zf3D0LXCM3EIMbgJ"));
+    }
+
+    #[test]
+    fn parentheses_and_brackets_inside_random_values() {
+        let v = b"7`D'}/vYR)T;W\\5]EBrf;_&k>qX??]G&3CF=;@vyrVBp[$_hK4^?{qT/EglJe[FYjp:IPgl_t$%r";
+        assert!(generic_value(v, Some(b"jwtsecret")));
+        assert!(ok("kV9)x2Lm(Qp8"));
+        for code in [
+            "getPassword()",
+            "os.getenv('X')",
+            "ENV.fetch(\"SECRET\")",
+            "argv[1]",
+            "$cfg[$key]",
+            "data[\"k\"]",
+        ] {
+            assert!(!ok(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn uri_passwords() {
+        let judge =
+            |uri: &str, password: &str| generic_value(password.as_bytes(), Some(uri.as_bytes()));
+        assert!(judge(
+            "postgres://app_owner:2ZEDhF6vat9@db-prod.internal",
+            "2ZEDhF6vat9"
+        ));
+        assert!(judge("amqps://admin:3eCa3P@192.168.1.10", "3eCa3P"));
+        // Human passwords are fine in a URI.
+        assert!(judge("mongodb://svc:blooberry@mongo-0.db", "blooberry"));
+        assert!(!judge("postgres://postgres:postgres@localhost", "postgres"));
+        assert!(!judge("amqp://Guest:guest@rabbit", "guest"));
+        assert!(!judge(
+            "postgres://cacheuser:cachepass@localhost",
+            "cachepass"
+        ));
+        assert!(!judge(
+            "http://dhh:supersecret@www.example.com",
+            "supersecret"
+        ));
+        assert!(!judge("https://u:Zk3vQ81xLm@ci.example.org", "Zk3vQ81xLm"));
+        assert!(!judge("https://u:Zk3vQ81xLm@build.invalid", "Zk3vQ81xLm"));
+        assert!(judge("https://u:Zk3vQ81xLm@myapp.test", "Zk3vQ81xLm"));
+        assert!(judge("https://u:Zk3vQ81xLm@examples.io", "Zk3vQ81xLm"));
+        // A name that is not a URI is judged as a key name.
+        assert!(uri_parts(b"DB_PASSWORD", b"x").is_none());
+        assert!(uri_parts(b"https://u:other@h", b"x").is_none());
     }
 
     proptest::proptest! {
