@@ -37,6 +37,9 @@ pub struct GitOptions {
     pub all_refs: bool,
 }
 
+/// Decoded objects kept per scanning thread as delta bases for the objects that follow.
+const DELTA_CACHE_BYTES: usize = 48 << 20;
+
 /// Most paths recorded for one blob (copies of one file under several names).
 const MAX_PATHS_PER_BLOB: usize = 8;
 
@@ -48,6 +51,8 @@ struct CommitMeta {
 
 struct BlobJob {
     oid: Oid,
+    /// Where the blob is in a pack (set before scanning; `None`: loose, or no pack reader).
+    loc: Option<super::pack::Loc>,
     /// (path, index into commits) where the blob was first met, per distinct path.
     paths: Vec<(String, u32)>,
 }
@@ -192,16 +197,22 @@ pub fn scan_history(
 
     // 2. Blobs at HEAD, to tell "still present" from "only in history".
     let head_blobs = head_blob_set(&repo);
-    let objects_dir = repo.path().join("objects");
+    let packs = super::pack::Packs::open(&repo.path().join("objects"));
     drop(walk);
     drop(repo);
-    sort_by_pack_offset(&objects_dir, &mut jobs);
+    sort_by_pack_offset(&packs, &mut jobs);
 
-    // 3. Scan each distinct blob once, in parallel, one repository handle per thread.
+    // 3. Scan each distinct blob once, in parallel: blobs come from our own pack reader
+    //    (libgit2 reads packs behind one process-wide lock), loose or unreadable ones
+    //    from libgit2, one repository handle and one delta cache per thread.
     let threads = rayon::current_num_threads().max(1);
     let mut handles = Vec::with_capacity(threads);
     for _ in 0..threads {
-        handles.push(Mutex::new((open(path)?, Scratch::default())));
+        handles.push(Mutex::new((
+            open(path)?,
+            Scratch::default(),
+            super::pack::Cache::new(DELTA_CACHE_BYTES),
+        )));
     }
     let found: Mutex<Vec<(Finding, bool)>> = Mutex::new(Vec::new());
     let stats = Mutex::new(Stats {
@@ -217,7 +228,7 @@ pub fn scan_history(
             let Ok(mut guard) = handles[slot].lock() else {
                 return;
             };
-            let (repo, scratch) = &mut *guard;
+            let (repo, scratch, cache) = &mut *guard;
             let Some((first_path, first_commit)) = job.paths.first() else {
                 return;
             };
@@ -230,35 +241,60 @@ pub fn scan_history(
                     short(c.id)
                 )
             };
-            let size = match repo.odb().and_then(|odb| odb.read_header(job.oid)) {
-                Ok((size, _)) => size as u64,
-                Err(e) => {
-                    return out.warn(
+            let limit = scanner.opts.max_file_size;
+            let packed = job.loc.and_then(|loc| match packs.size(loc) {
+                Ok(size) if size > limit => Some(Err(size)),
+                Ok(_) => packs.read(loc, limit, cache).ok().map(|(_, d)| Ok(d)),
+                Err(_) => None,
+            });
+            let owned;
+            let data: &[u8] = match packed {
+                Some(Ok(ref d)) => d,
+                Some(Err(size)) => {
+                    out.warn(
                         display(),
-                        format!("missing or corrupt object: {}", e.message()),
+                        format!("skipped: {size} bytes is over --max-file-size"),
                     );
+                    if let Ok(mut s) = stats.lock() {
+                        s.skipped_too_large += 1;
+                    }
+                    return;
+                }
+                // Loose, or the pack reader gave up: libgit2 reads it (or says what is wrong).
+                None => {
+                    let size = match repo.odb().and_then(|odb| odb.read_header(job.oid)) {
+                        Ok((size, _)) => size as u64,
+                        Err(e) => {
+                            return out.warn(
+                                display(),
+                                format!("missing or corrupt object: {}", e.message()),
+                            );
+                        }
+                    };
+                    if size > limit {
+                        out.warn(
+                            display(),
+                            format!("skipped: {size} bytes is over --max-file-size"),
+                        );
+                        if let Ok(mut s) = stats.lock() {
+                            s.skipped_too_large += 1;
+                        }
+                        return;
+                    }
+                    match repo.find_blob(job.oid) {
+                        Ok(b) => {
+                            owned = b;
+                            owned.content()
+                        }
+                        Err(e) => {
+                            return out.warn(
+                                display(),
+                                format!("missing or corrupt object: {}", e.message()),
+                            );
+                        }
+                    }
                 }
             };
-            if size > scanner.opts.max_file_size {
-                out.warn(
-                    display(),
-                    format!("skipped: {size} bytes is over --max-file-size"),
-                );
-                if let Ok(mut s) = stats.lock() {
-                    s.skipped_too_large += 1;
-                }
-                return;
-            }
-            let blob = match repo.find_blob(job.oid) {
-                Ok(b) => b,
-                Err(e) => {
-                    return out.warn(
-                        display(),
-                        format!("missing or corrupt object: {}", e.message()),
-                    );
-                }
-            };
-            let data = blob.content();
             let at_head = head_blobs.contains(&job.oid);
             let mut local: Vec<(Finding, bool)> = Vec::new();
             for (i, (p, ci)) in job.paths.iter().enumerate() {
@@ -323,100 +359,19 @@ pub fn scan_history(
     Ok(())
 }
 
-/// Reorders blobs into pack order (pack files by name, then offset), loose objects last.
+/// Reorders blobs into pack order (pack files by name, then offset), loose objects last,
+/// and records where each blob is.
 ///
 /// Packs store each object's delta base before it (OFS_DELTA points backwards) and chains run
 /// from newer to older versions, while history order meets the oldest version first; reading
-/// in history order makes libgit2 resolve every delta chain from scratch. Pack order is what
-/// `git cat-file --batch-all-objects --unordered` uses. Offsets come from the pack `.idx`
-/// files (version 2); a missing or unreadable index just leaves the order as it was.
-fn sort_by_pack_offset(objects_dir: &Path, jobs: &mut [BlobJob]) {
-    let Ok(rd) = std::fs::read_dir(objects_dir.join("pack")) else {
-        return;
-    };
-    let mut idx_files: Vec<_> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "idx"))
-        .collect();
-    idx_files.sort();
-    let indexes: Vec<Vec<u8>> = idx_files
-        .iter()
-        .filter_map(|p| std::fs::read(p).ok())
-        .collect();
-    let key = |oid: &Oid| -> (usize, u64) {
-        for (pi, idx) in indexes.iter().enumerate() {
-            if let Some(off) = pack_idx_offset(idx, oid.as_bytes()) {
-                return (pi, off);
-            }
-        }
-        (usize::MAX, 0)
-    };
-    let mut keyed: Vec<((usize, u64), usize)> = jobs
-        .iter()
-        .enumerate()
-        .map(|(i, j)| (key(&j.oid), i))
-        .collect();
-    keyed.sort_unstable();
-    // Apply the permutation without cloning jobs: cycle-walk the index order.
-    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-    let mut placed = vec![false; jobs.len()];
-    for start in 0..jobs.len() {
-        if placed[start] {
-            continue;
-        }
-        let mut cur = start;
-        loop {
-            placed[cur] = true;
-            let next = order[cur];
-            if next == start {
-                break;
-            }
-            jobs.swap(cur, next);
-            cur = next;
-        }
+/// in history order resolves every delta chain from scratch. Pack order is what `git cat-file
+/// --batch-all-objects --unordered` uses, and what keeps the per-thread delta cache warm.
+fn sort_by_pack_offset(packs: &super::pack::Packs, jobs: &mut [BlobJob]) {
+    for j in jobs.iter_mut() {
+        j.loc = packs.locate(j.oid.as_bytes());
     }
-}
-
-/// Looks an object id up in a version-2 pack index and returns its pack offset.
-fn pack_idx_offset(idx: &[u8], oid: &[u8]) -> Option<u64> {
-    const HEADER: usize = 8;
-    const FANOUT: usize = 256 * 4;
-    if idx.get(..4)? != b"\xfftOc" || idx.get(4..8)? != [0, 0, 0, 2] || oid.len() != 20 {
-        return None;
-    }
-    let be32 = |at: usize| -> Option<u32> {
-        Some(u32::from_be_bytes(idx.get(at..at + 4)?.try_into().ok()?))
-    };
-    let first = usize::from(oid[0]);
-    let lo = if first == 0 {
-        0
-    } else {
-        be32(HEADER + (first - 1) * 4)? as usize
-    };
-    let hi = be32(HEADER + first * 4)? as usize;
-    let n = be32(HEADER + 255 * 4)? as usize;
-    let names = HEADER + FANOUT;
-    let (mut a, mut b) = (lo, hi);
-    while a < b {
-        let m = (a + b) / 2;
-        let name = idx.get(names + m * 20..names + m * 20 + 20)?;
-        match name.cmp(oid) {
-            std::cmp::Ordering::Less => a = m + 1,
-            std::cmp::Ordering::Greater => b = m,
-            std::cmp::Ordering::Equal => {
-                let offsets = names + n * 20 + n * 4;
-                let off = be32(offsets + m * 4)?;
-                if off & 0x8000_0000 == 0 {
-                    return Some(u64::from(off));
-                }
-                let large = offsets + n * 4 + (off & 0x7fff_ffff) as usize * 8;
-                return Some(u64::from_be_bytes(
-                    idx.get(large..large + 8)?.try_into().ok()?,
-                ));
-            }
-        }
-    }
-    None
+    // `None` (loose) sorts after every `Some`.
+    jobs.sort_unstable_by_key(|j| (j.loc.is_none(), j.loc));
 }
 
 fn short(oid: Oid) -> String {
@@ -528,6 +483,7 @@ impl TreeCtx<'_, '_> {
                             self.blob_index.insert(oid, self.jobs.len());
                             self.jobs.push(BlobJob {
                                 oid,
+                                loc: None,
                                 paths: vec![(path, self.commit)],
                             });
                         }
@@ -851,59 +807,79 @@ mod tests {
     }
 
     #[test]
-    fn pack_index_offsets_match_git_show_index() {
+    fn pack_reader_matches_git() {
+        use crate::input::pack::{Cache, Kind, Packs};
         let t = tempfile::tempdir().unwrap();
         let d = t.path();
         git(d, &["init", "-q"]);
-        for i in 0..20 {
+        for i in 0..30 {
             std::fs::write(
                 d.join(format!("f{}.txt", i % 7)),
-                format!("line {i}\n").repeat(i + 1),
+                format!("line {i} of a file that changes a little\n").repeat(i * 3 + 1),
             )
             .unwrap();
+            std::fs::create_dir_all(d.join(format!("dir{}", i % 3))).unwrap();
+            std::fs::write(d.join(format!("dir{}/g.txt", i % 3)), format!("{i}\n")).unwrap();
             git(d, &["add", "-A"]);
             git(d, &["commit", "-q", "-m", &format!("c{i}")]);
         }
+        // Deltas (OFS_DELTA) and deep chains.
         git(d, &["gc", "-q", "--aggressive"]);
-        let pack_dir = d.join(".git/objects/pack");
-        let idx_path = std::fs::read_dir(&pack_dir)
+        let packs = Packs::open(&d.join(".git/objects"));
+        assert!(!packs.is_empty());
+        let idx_path = std::fs::read_dir(d.join(".git/objects/pack"))
             .unwrap()
             .map(|e| e.unwrap().path())
             .find(|p| p.extension().is_some_and(|e| e == "idx"))
             .unwrap();
-        let idx = std::fs::read(&idx_path).unwrap();
         let listing = Command::new("git")
             .arg("show-index")
             .current_dir(d)
             .stdin(std::fs::File::open(&idx_path).unwrap())
             .output()
             .unwrap();
-        let text = String::from_utf8_lossy(&listing.stdout);
-        let mut checked = 0;
-        for line in text.lines() {
-            let mut parts = line.split_whitespace();
-            let off: u64 = parts.next().unwrap().parse().unwrap();
-            let oid = Oid::from_str(parts.next().unwrap()).unwrap();
-            assert_eq!(pack_idx_offset(&idx, oid.as_bytes()), Some(off), "{oid}");
-            checked += 1;
-        }
-        assert!(checked > 40, "{checked}");
-        assert_eq!(pack_idx_offset(&idx, &[0u8; 20]), None);
-        assert_eq!(pack_idx_offset(b"garbage", &[0u8; 20]), None);
-        // Sorting puts jobs in pack-offset order.
-        let mut jobs: Vec<BlobJob> = text
+        let text = String::from_utf8_lossy(&listing.stdout).into_owned();
+        let mut by_offset: Vec<(u64, Oid)> = text
             .lines()
-            .map(|l| BlobJob {
-                oid: Oid::from_str(l.split_whitespace().nth(1).unwrap()).unwrap(),
+            .map(|l| {
+                let mut p = l.split_whitespace();
+                let off: u64 = p.next().unwrap().parse().unwrap();
+                (off, Oid::from_str(p.next().unwrap()).unwrap())
+            })
+            .collect();
+        assert!(by_offset.len() > 90, "{}", by_offset.len());
+        let repo = Repository::open(d).unwrap();
+        let mut cache = Cache::new(1 << 16);
+        by_offset.sort();
+        for (off, oid) in &by_offset {
+            let loc = packs.locate(oid.as_bytes()).unwrap();
+            assert_eq!(loc.offset, *off, "{oid}");
+            let (kind, data) = packs.read(loc, 1 << 30, &mut cache).unwrap();
+            let obj = repo.find_object(*oid, None).unwrap();
+            let want = match obj.kind().unwrap() {
+                ObjectType::Blob => Kind::Blob,
+                ObjectType::Tree => Kind::Tree,
+                ObjectType::Commit => Kind::Commit,
+                _ => Kind::Tag,
+            };
+            assert_eq!(kind, want, "{oid}");
+            let odb = repo.odb().unwrap();
+            assert_eq!(&*data, odb.read(*oid).unwrap().data(), "{oid}");
+            assert_eq!(packs.size(loc).unwrap(), data.len() as u64, "{oid}");
+        }
+        assert!(packs.locate(&[0u8; 20]).is_none());
+        // Sorting puts jobs in pack-offset order.
+        let mut jobs: Vec<BlobJob> = by_offset
+            .iter()
+            .rev()
+            .map(|(_, oid)| BlobJob {
+                oid: *oid,
+                loc: None,
                 paths: vec![],
             })
             .collect();
-        jobs.reverse();
-        sort_by_pack_offset(&d.join(".git/objects"), &mut jobs);
-        let offs: Vec<u64> = jobs
-            .iter()
-            .map(|j| pack_idx_offset(&idx, j.oid.as_bytes()).unwrap())
-            .collect();
+        sort_by_pack_offset(&packs, &mut jobs);
+        let offs: Vec<u64> = jobs.iter().map(|j| j.loc.unwrap().offset).collect();
         assert!(offs.windows(2).all(|w| w[0] <= w[1]));
     }
 }

@@ -8,3 +8,4 @@ pub mod archive;
 pub mod fs;
 pub mod git;
 pub mod image;
+pub mod pack;
