@@ -37,6 +37,9 @@ pub struct GitOptions {
     pub all_refs: bool,
 }
 
+/// Decoded trees kept as delta bases during the history walk.
+const TREE_CACHE_BYTES: usize = 8 << 20;
+
 /// Decoded objects kept per scanning thread as delta bases for the objects that follow.
 const DELTA_CACHE_BYTES: usize = 48 << 20;
 
@@ -111,10 +114,13 @@ pub fn scan_history(
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
         .map_err(|e| git_err(path, "cannot sort history", &e))?;
     let pushed = push_refs(&repo, &mut walk, gopts, root, out)?;
-    // 1. Walk commits parents-first; meet each tree and blob once.
+    // 1. Walk commits parents-first; meet each tree and blob once. Trees come from our pack
+    //    reader too (with a cache for their delta bases), loose ones from libgit2.
+    let packs = super::pack::Packs::open(&repo.path().join("objects"));
+    let mut tree_cache = super::pack::Cache::new(TREE_CACHE_BYTES);
     let mut commits: Vec<CommitMeta> = Vec::new();
-    let mut seen_trees: HashSet<Oid> = HashSet::new();
-    let mut blob_index: HashMap<Oid, usize> = HashMap::new();
+    let mut seen_trees: OidSet = OidSet::default();
+    let mut blob_index: OidMap<usize> = OidMap::default();
     let mut jobs: Vec<BlobJob> = Vec::new();
     let mut submodules: HashSet<String> = HashSet::new();
     if let Some(since) = &gopts.since_commit {
@@ -126,14 +132,14 @@ pub fn scan_history(
             .map_err(|e| git_err(path, "--since-commit", &e))?;
         // What the boundary commit already had is not new: mark its trees and blobs seen.
         if let Ok(tree) = commit.tree() {
-            seen_trees.insert(tree.id());
+            seen_trees.insert(key(tree.id()));
             let _ = tree.walk(TreeWalkMode::PreOrder, |_, e| {
                 match e.kind() {
                     Some(ObjectType::Tree) => {
-                        seen_trees.insert(e.id());
+                        seen_trees.insert(key(e.id()));
                     }
                     Some(ObjectType::Blob) => {
-                        blob_index.insert(e.id(), usize::MAX);
+                        blob_index.insert(key(e.id()), usize::MAX);
                     }
                     _ => {}
                 }
@@ -157,24 +163,20 @@ pub fn scan_history(
                     continue;
                 }
             };
-            let tree = match commit.tree() {
-                Ok(t) => t,
-                Err(e) => {
-                    out.warn(&root.name, format!("tree of commit {oid}: {}", e.message()));
-                    continue;
-                }
-            };
+            let tree_id = commit.tree_id();
             let idx = commits.len() as u32;
             commits.push(CommitMeta {
                 id: oid,
                 author: String::from_utf8_lossy(commit.author().name_bytes()).into_owned(),
                 time: commit.time().seconds(),
             });
-            if !seen_trees.insert(tree.id()) {
+            if !seen_trees.insert(key(tree_id)) {
                 continue;
             }
             let mut ctx = TreeCtx {
                 repo: &repo,
+                packs: &packs,
+                cache: &mut tree_cache,
                 seen_trees: &mut seen_trees,
                 blob_index: &mut blob_index,
                 jobs: &mut jobs,
@@ -183,7 +185,10 @@ pub fn scan_history(
                 out,
                 root_name: &root.name,
             };
-            ctx.walk(&tree, "");
+            match ctx.read_tree(tree_id) {
+                Ok(tree) => ctx.walk(&tree, ""),
+                Err(e) => out.warn(&root.name, format!("tree of commit {oid}: {e}")),
+            }
         }
     }
     let mut sub: Vec<_> = submodules.into_iter().collect();
@@ -197,7 +202,7 @@ pub fn scan_history(
 
     // 2. Blobs at HEAD, to tell "still present" from "only in history".
     let head_blobs = head_blob_set(&repo);
-    let packs = super::pack::Packs::open(&repo.path().join("objects"));
+    drop(tree_cache);
     drop(walk);
     drop(repo);
     sort_by_pack_offset(&packs, &mut jobs);
@@ -446,8 +451,10 @@ fn push_refs(
 
 struct TreeCtx<'a, 'r> {
     repo: &'r Repository,
-    seen_trees: &'a mut HashSet<Oid>,
-    blob_index: &'a mut HashMap<Oid, usize>,
+    packs: &'a super::pack::Packs,
+    cache: &'a mut super::pack::Cache,
+    seen_trees: &'a mut OidSet,
+    blob_index: &'a mut OidMap<usize>,
     jobs: &'a mut Vec<BlobJob>,
     submodules: &'a mut HashSet<String>,
     commit: u32,
@@ -455,62 +462,143 @@ struct TreeCtx<'a, 'r> {
     root_name: &'a str,
 }
 
+/// Trees are never larger than this (the largest in linux.git is a few hundred KB).
+const MAX_TREE_BYTES: u64 = 64 << 20;
+
 impl TreeCtx<'_, '_> {
+    /// A tree's raw entries: from the packs, else (loose, or the pack reader gave up) libgit2.
+    fn read_tree(&mut self, oid: Oid) -> Result<std::sync::Arc<[u8]>, String> {
+        if let Some(loc) = self.packs.locate(oid.as_bytes())
+            && let Ok((super::pack::Kind::Tree, data)) =
+                self.packs.read(loc, MAX_TREE_BYTES, self.cache)
+        {
+            return Ok(data);
+        }
+        let odb = self.repo.odb().map_err(|e| e.message().to_string())?;
+        let obj = odb.read(oid).map_err(|e| e.message().to_string())?;
+        if obj.kind() != ObjectType::Tree {
+            return Err(format!("object {} is not a tree", short(oid)));
+        }
+        Ok(obj.data().into())
+    }
+
     /// Records the blobs of a tree not yet seen; descends only into unseen subtrees.
-    fn walk(&mut self, tree: &git2::Tree<'_>, prefix: &str) {
-        for entry in tree.iter() {
-            let name = String::from_utf8_lossy(entry.name_bytes());
-            let path = if prefix.is_empty() {
+    fn walk(&mut self, tree: &[u8], prefix: &str) {
+        let join = |name: &[u8]| {
+            let name = String::from_utf8_lossy(name);
+            if prefix.is_empty() {
                 name.into_owned()
             } else {
                 format!("{prefix}/{name}")
+            }
+        };
+        for entry in super::pack::tree_entries(tree) {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let at = if prefix.is_empty() { "/" } else { prefix };
+                    self.out.warn(
+                        format!("{}:{at}", self.root_name),
+                        format!("{e}; rest of the tree skipped"),
+                    );
+                    return;
+                }
             };
-            match entry.kind() {
-                Some(ObjectType::Blob) => {
-                    let oid = entry.id();
-                    match self.blob_index.get(&oid) {
-                        // Known before the scanned range (--since-commit).
-                        Some(&usize::MAX) => {}
-                        Some(&i) => {
-                            let job = &mut self.jobs[i];
-                            if job.paths.len() < MAX_PATHS_PER_BLOB
-                                && !job.paths.iter().any(|(p, _)| *p == path)
-                            {
-                                job.paths.push((path, self.commit));
-                            }
-                        }
-                        None => {
-                            self.blob_index.insert(oid, self.jobs.len());
-                            self.jobs.push(BlobJob {
-                                oid,
-                                loc: None,
-                                paths: vec![(path, self.commit)],
-                            });
+            let id = entry.id;
+            if entry.is_blob() {
+                match self.blob_index.get(&id) {
+                    // Known before the scanned range (--since-commit).
+                    Some(&usize::MAX) => {}
+                    Some(&i) => {
+                        let job = &mut self.jobs[i];
+                        // A blob met again (an unchanged sibling of a changed file) is
+                        // the common case: compare its path without building it.
+                        if job.paths.len() < MAX_PATHS_PER_BLOB
+                            && !job
+                                .paths
+                                .iter()
+                                .any(|(p, _)| is_path(p, prefix, entry.name))
+                        {
+                            job.paths.push((join(entry.name), self.commit));
                         }
                     }
-                }
-                Some(ObjectType::Tree) => {
-                    if !self.seen_trees.insert(entry.id()) {
-                        continue;
-                    }
-                    match self.repo.find_tree(entry.id()) {
-                        Ok(sub) => self.walk(&sub, &path),
-                        Err(e) => self.out.warn(
-                            format!("{}:{path}", self.root_name),
-                            format!(
-                                "missing or corrupt tree {}: {}",
-                                short(entry.id()),
-                                e.message()
-                            ),
-                        ),
+                    None => {
+                        let Ok(oid) = Oid::from_bytes(&id) else {
+                            continue;
+                        };
+                        self.blob_index.insert(id, self.jobs.len());
+                        self.jobs.push(BlobJob {
+                            oid,
+                            loc: None,
+                            paths: vec![(join(entry.name), self.commit)],
+                        });
                     }
                 }
-                Some(ObjectType::Commit) => {
-                    self.submodules.insert(path);
+            } else if entry.is_tree() {
+                if !self.seen_trees.insert(id) {
+                    continue;
                 }
-                _ => {}
+                let path = join(entry.name);
+                let Ok(oid) = Oid::from_bytes(&id) else {
+                    continue;
+                };
+                match self.read_tree(oid) {
+                    Ok(sub) => self.walk(&sub, &path),
+                    Err(e) => self.out.warn(
+                        format!("{}:{path}", self.root_name),
+                        format!("missing or corrupt tree {}: {e}", short(oid)),
+                    ),
+                }
+            } else if entry.is_submodule() {
+                self.submodules.insert(join(entry.name));
             }
         }
+    }
+}
+
+/// `path == prefix + "/" + name` (or `name` at the root), without allocating.
+/// (Names that are not UTF-8 were stored lossily: they never compare equal here, so such a
+/// blob may record the same path twice, never a wrong one.)
+fn is_path(path: &str, prefix: &str, name: &[u8]) -> bool {
+    let path = path.as_bytes();
+    if prefix.is_empty() {
+        return path == name;
+    }
+    path.len() == prefix.len() + 1 + name.len()
+        && path.starts_with(prefix.as_bytes())
+        && path[prefix.len()] == b'/'
+        && path.ends_with(name)
+}
+
+/// Object ids as hash keys: the raw 20 bytes, hashed by their first 8 (ids are uniformly
+/// random), compared inline. `git2::Oid` hashes with SipHash and compares through an FFI
+/// call: together with the map work they were a third of the history walk.
+type OidKey = [u8; 20];
+type OidSet = HashSet<OidKey, std::hash::BuildHasherDefault<OidHasher>>;
+type OidMap<V> = HashMap<OidKey, V, std::hash::BuildHasherDefault<OidHasher>>;
+
+fn key(oid: Oid) -> OidKey {
+    let mut k = [0u8; 20];
+    k.copy_from_slice(oid.as_bytes());
+    k
+}
+
+#[derive(Default)]
+struct OidHasher(u64);
+
+impl std::hash::Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // `[u8; 20]` hashes as its length, then its bytes: the bytes overwrite the length.
+        let mut b = [0u8; 8];
+        let n = bytes.len().min(8);
+        b[..n].copy_from_slice(&bytes[..n]);
+        self.0 = u64::from_le_bytes(b) ^ self.0.rotate_left(5);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = n as u64;
     }
 }
 
