@@ -662,15 +662,16 @@ impl LinePos {
         (self.line + 1, self.col + 1, self.line_start)
     }
 
-    /// Whether the current line carries the inline-allow marker (searched once per line).
+    /// Whether the current line carries an inline-allow marker (searched once per line).
     fn inline_allowed(&mut self, data: &[u8]) -> bool {
         match self.inline {
             Some((start, allowed)) if start == self.line_start => allowed,
             _ => {
                 let rest = &data[self.line_start.min(data.len())..];
                 let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
-                let allowed =
-                    memchr::memmem::find(line, crate::suppress::INLINE_MARKER.as_bytes()).is_some();
+                let allowed = crate::suppress::INLINE_MARKERS
+                    .iter()
+                    .any(|m| memchr::memmem::find(line, m.as_bytes()).is_some());
                 self.inline = Some((self.line_start, allowed));
                 allowed
             }

@@ -16,8 +16,16 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-/// The inline marker: a finding on a line containing it is suppressed.
-pub const INLINE_MARKER: &str = "blastradius:allow";
+/// Inline markers: a finding on a line containing one is suppressed (and counted as
+/// `suppressed.inline`). Ours, and the ones teams moving from gitleaks, detect-secrets or
+/// TruffleHog already have in their code, so a migration does not resurface every finding
+/// they once judged a false positive.
+pub const INLINE_MARKERS: &[&str] = &[
+    "blastradius:allow",
+    "gitleaks:allow",
+    "pragma: allowlist secret",
+    "trufflehog:ignore",
+];
 
 /// `.blastradius.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -276,6 +276,33 @@ fn multi_part_aws_credential_is_one_complete_credential() {
         key["blast"]
     );
     assert!(key["nhi"].as_array().unwrap().iter().any(|n| n == "NHI7"));
+    // Folded into the key id: the secret key is not a group of its own.
+    assert!(
+        !g.iter().any(|g| g["rule"] == "aws.secret_access_key"),
+        "{v}"
+    );
+    // The same secret key also alone in another file is still a finding there.
+    write_tree(
+        t.path(),
+        &[(
+            "deploy/env.sh",
+            &format!("export AWS_SECRET_ACCESS_KEY={secret}\n"),
+        )],
+    );
+    let (v, _) = scan_json(t.path(), &["."]);
+    let alone = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["rule"] == "aws.secret_access_key")
+        .expect("the lone secret key is reported");
+    let paths: Vec<&str> = alone["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"deploy/env.sh"), "{alone}");
     assert!(
         key["cwe"]
             .as_array()

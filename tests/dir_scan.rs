@@ -328,3 +328,29 @@ revoke = "ask the Acme admins"
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("bad/x.toml"), "{}", stderr(&o));
 }
+
+/// Other scanners' inline allow markers count like ours (a migrating team keeps its past
+/// false-positive judgements), and every one is counted as suppressed.
+#[test]
+fn inline_allow_markers_of_other_scanners_are_honoured_and_counted() {
+    let t = tempfile::tempdir().unwrap();
+    write_tree(
+        t.path(),
+        &[
+            ("a.env", &format!("T1={GHP_A} # gitleaks:allow\n")),
+            (
+                "b.py",
+                &format!("t = '{GHP_B}'  # pragma: allowlist secret\n"),
+            ),
+            ("c.go", &format!("t := \"{GHS_A}\" // trufflehog:ignore\n")),
+            ("d.env", &format!("T4={GHO_A}\n")),
+        ],
+    );
+    let (v, o) = scan_json(t.path(), &["."]);
+    assert_eq!(code(&o), 1);
+    assert_eq!(
+        paths(&v),
+        vec![("d.env".to_string(), "github.oauth".to_string())]
+    );
+    assert_eq!(v["suppressed"]["inline"], 3, "{}", v["suppressed"]);
+}

@@ -385,6 +385,18 @@ fn fold_companions(groups: &mut Vec<Group>, engine: &Engine) {
             if b == a || absorbed[b] || position(&groups[b].rule) < position(&groups[a].rule) {
                 continue;
             }
+            // Fold only when every occurrence of the part sits next to this credential: an
+            // AWS secret key also found alone in another file is still a finding there.
+            let paired = groups[b].locations.iter().all(|l| {
+                groups[a].locations.iter().any(|m| {
+                    m.root == l.root
+                        && m.path == l.path
+                        && m.line.abs_diff(l.line) <= COMPANION_LINES
+                })
+            });
+            if !paired {
+                continue;
+            }
             absorbed[b] = true;
             let locs: Vec<String> = groups[b]
                 .locations
