@@ -120,6 +120,13 @@ pub struct Stats {
     /// Encoded spans (base64, hex, …) decoded and re-scanned.
     #[serde(skip_serializing_if = "is_zero")]
     pub decoded_spans: u64,
+    /// Bytes the rules' regexes ran over (merged keyword windows, summed over rules): the
+    /// matcher's work beyond the one keyword pass, and what keeps a scan linear in its input
+    /// (the test suite checks it grows no faster than the input; no timing involved).
+    pub regex_window_bytes: u64,
+    /// Copies of a value beyond the first 10,000 in one buffer: counted, not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub occurrences_not_listed: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -138,6 +145,8 @@ impl Stats {
         self.archive_members_scanned += o.archive_members_scanned;
         self.archive_bytes += o.archive_bytes;
         self.decoded_spans += o.decoded_spans;
+        self.regex_window_bytes += o.regex_window_bytes;
+        self.occurrences_not_listed += o.occurrences_not_listed;
         for p in &o.skipped_too_large_paths {
             if self.skipped_too_large_paths.len() < 100 {
                 self.skipped_too_large_paths.push(p.clone());

@@ -218,6 +218,26 @@ pub fn rule_selection_texts(blobs: &[&[u8]], opts: &ScanOptions) -> Option<Vec<V
     Some(texts)
 }
 
+/// Most findings listed per secret value and buffer; further copies are counted in
+/// `stats.occurrences_not_listed`.
+pub const MAX_OCCURRENCES: usize = 10_000;
+
+/// Which matches become findings: the first [`MAX_OCCURRENCES`] of each value.
+fn cap_occurrences(data: &[u8], matches: &[RawMatch]) -> Vec<bool> {
+    if matches.len() <= MAX_OCCURRENCES {
+        return vec![true; matches.len()];
+    }
+    let mut seen: std::collections::HashMap<&[u8], usize> = Default::default();
+    matches
+        .iter()
+        .map(|m| {
+            let n = seen.entry(&data[m.secret.clone()]).or_insert(0);
+            *n += 1;
+            *n <= MAX_OCCURRENCES
+        })
+        .collect()
+}
+
 /// True for content that is binary: a NUL byte near the start (as git and ripgrep decide),
 /// unless the buffer is UTF-16 text with a byte-order mark.
 pub fn is_binary(data: &[u8]) -> bool {
@@ -270,6 +290,8 @@ impl Scanner {
     ) -> Option<Vec<Finding>> {
         let cx = Cx::new(&self.opts);
         let r = self.scan_node(data, meta, scratch, &cx, self.opts.archive_depth);
+        let window = scratch.take_window_bytes();
+        cx.stat(|s| s.regex_window_bytes += window);
         self.absorb(cx);
         r
     }
@@ -288,7 +310,11 @@ impl Scanner {
     pub(crate) fn absorb(&self, cx: Cx) {
         let w = cx.warnings.into_inner();
         let s = cx.stats.into_inner();
-        if w.is_empty() && s.archives_scanned == 0 && s.decoded_spans == 0 {
+        if w.is_empty()
+            && s.archives_scanned == 0
+            && s.decoded_spans == 0
+            && s.regex_window_bytes == 0
+        {
             return;
         }
         if let Ok(mut side) = self.side.lock() {
@@ -343,16 +369,31 @@ impl Scanner {
         cx: &Cx,
     ) -> Vec<Finding> {
         let matches = self.engine.scan(data, scratch);
-        let mut out = if matches.is_empty() {
-            Vec::new()
+        // A flood of one value (400,000 copies of a token in one file) would otherwise hold
+        // a finding per copy in memory: past MAX_OCCURRENCES per value and buffer, copies
+        // are counted, not listed.
+        let keep = cap_occurrences(data, &matches);
+        let capped = keep.iter().filter(|k| !**k).count();
+        if capped > 0 {
+            cx.stat(|s| s.occurrences_not_listed += capped as u64);
+            cx.warn(
+                meta.path,
+                format!(
+                    "{capped} more occurrences of secrets found here are counted, not listed \
+                     (at most {MAX_OCCURRENCES} per value and file)"
+                ),
+            );
+        }
+        let (mut out, index) = if matches.is_empty() {
+            (Vec::new(), Vec::new())
         } else {
-            self.to_findings(data, &matches, meta)
+            self.to_findings(data, &matches, &keep, meta)
         };
         if meta.decoded.is_empty() {
             cx.decode_left.set(DECODE_BUDGET);
         }
         if (meta.decoded.len() as u32) < self.opts.decode_depth {
-            self.scan_encoded(data, &matches, meta, scratch, cx, &mut out);
+            self.scan_encoded(data, &matches, &index, meta, scratch, cx, &mut out);
         }
         out
     }
@@ -362,11 +403,14 @@ impl Scanner {
     /// Spans that overlap a literal match are skipped, except when the literal secret lies
     /// inside the span (a rule matched the encoded value itself, e.g. a Secret manifest's
     /// `data:` value): then a more specific decoded finding supersedes the literal one.
-    /// `out` holds the literal findings first, one per `literal` match.
+    /// `out` holds the literal findings first; `index[i]` is the finding of `literal[i]`
+    /// (`usize::MAX` when that occurrence was counted, not listed).
+    #[allow(clippy::too_many_arguments)]
     fn scan_encoded(
         &self,
         data: &[u8],
         literal: &[RawMatch],
+        index: &[usize],
         meta: &BlobMeta<'_>,
         scratch: &mut Scratch,
         cx: &Cx,
@@ -423,12 +467,17 @@ impl Scanner {
             productive.push(r.clone());
             out.append(&mut found);
         }
-        if superseded.contains(&true) && out.len() >= literal.len() {
+        if superseded.contains(&true) {
+            let mut drop = vec![false; out.len()];
+            for (i, _) in superseded.iter().enumerate().filter(|(_, s)| **s) {
+                if let Some(d) = index.get(i).and_then(|&o| drop.get_mut(o)) {
+                    *d = true;
+                }
+            }
             let mut i = 0;
             out.retain(|_| {
-                let keep = i >= superseded.len() || !superseded[i];
                 i += 1;
-                keep
+                !drop[i - 1]
             });
         }
     }
@@ -467,8 +516,17 @@ impl Scanner {
         }
     }
 
-    fn to_findings(&self, data: &[u8], matches: &[RawMatch], meta: &BlobMeta<'_>) -> Vec<Finding> {
-        let mut out = Vec::with_capacity(matches.len());
+    /// Findings for the matches marked in `keep` (every match still redacts snippets), and
+    /// for each match the index of its finding (`usize::MAX` if not kept).
+    fn to_findings(
+        &self,
+        data: &[u8],
+        matches: &[RawMatch],
+        keep: &[bool],
+        meta: &BlobMeta<'_>,
+    ) -> (Vec<Finding>, Vec<usize>) {
+        let mut out = Vec::with_capacity(keep.iter().filter(|k| **k).count());
+        let mut index = Vec::with_capacity(matches.len());
         let mut pos = LinePos::default();
         // A value found on one line and repeated unmatched on another (a reused password)
         // must not show in the other's snippet either. Bounded: with many findings only
@@ -479,7 +537,12 @@ impl Scanner {
             values.sort_unstable();
             values.dedup();
         }
-        for m in matches {
+        for (m, &kept) in matches.iter().zip(keep) {
+            if !kept {
+                index.push(usize::MAX);
+                continue;
+            }
+            index.push(out.len());
             let (line, column, line_start) = pos.advance(data, m.secret.start);
             let (end_line, end_column) = {
                 let mut p2 = pos.clone();
@@ -514,7 +577,7 @@ impl Scanner {
                 },
             });
         }
-        out
+        (out, index)
     }
 
     /// The line starting at `line_start`, every secret on it redacted, capped in length.

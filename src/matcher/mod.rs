@@ -75,6 +75,15 @@ pub struct Scratch {
     candidates: Vec<RawMatch>,
     hits: Vec<keywords::Hit>,
     lanes: [Vec<keywords::Hit>; keywords::LANES],
+    /// Bytes of regex windows run since the last [`Scratch::take_window_bytes`].
+    window_bytes: u64,
+}
+
+impl Scratch {
+    /// The bytes the regexes ran over since the last call (see `Stats::regex_window_bytes`).
+    pub fn take_window_bytes(&mut self) -> u64 {
+        std::mem::take(&mut self.window_bytes)
+    }
 }
 
 /// How far past a window's end we keep reading while we are inside a word, so that `\b`
@@ -185,6 +194,7 @@ impl Engine {
             let cr = &self.rules[ri];
             if let Ok(re) = cr.regex() {
                 for w in &merged {
+                    scratch.window_bytes += w.len() as u64;
                     self.run_window(ri, re, hay, w.clone(), &mut scratch.candidates);
                 }
             }
