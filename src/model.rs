@@ -91,8 +91,26 @@ pub struct Warning {
 
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
+        write!(f, "{}: {}", printable(&self.path), printable(&self.message))
     }
+}
+
+/// `s` with every control character written as an escape (`\u{1b}`, `\n`): paths, member
+/// names, git authors and decoded facts are anyone's text, and printed raw to a terminal
+/// they could move the cursor, rewrite earlier lines or set the window title.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Counters for the report's `stats`.

@@ -421,6 +421,10 @@ impl Scanner {
         let within = |a: &R, b: &R| b.start <= a.start && a.end <= b.end;
         let mut productive: Vec<R> = Vec::new();
         let mut superseded = vec![false; literal.len()];
+        // The literal values, for every decoded finding's snippet: one found earlier on a long
+        // line (outside the snippet's view) and repeated unmatched inside it must not show
+        // there either (the fuzzer found `TOKEN=<v> … x=<percent-encoded SAS with <v>>`).
+        let literal_values = hidden_values(data, literal);
         // Candidates come sorted by start: line/column tracking walks the buffer once.
         let mut pos = LinePos::default();
         for span in crate::decode::candidates(data) {
@@ -463,7 +467,7 @@ impl Scanner {
                     superseded[i] = true;
                 }
             }
-            self.relocate(data, r, literal, &mut pos, &mut found);
+            self.relocate(data, r, literal, &literal_values, &mut pos, &mut found);
             productive.push(r.clone());
             out.append(&mut found);
         }
@@ -489,6 +493,7 @@ impl Scanner {
         data: &[u8],
         span: &std::ops::Range<usize>,
         literal: &[RawMatch],
+        literal_values: &[&[u8]],
         pos: &mut LinePos,
         found: &mut [Finding],
     ) {
@@ -505,7 +510,8 @@ impl Scanner {
             validated: false,
         });
         marks.sort_by_key(|m| m.secret.start);
-        let values: Vec<&[u8]> = found.iter().map(|f| f.secret.as_slice()).collect();
+        let mut values: Vec<&[u8]> = found.iter().map(|f| f.secret.as_slice()).collect();
+        values.extend_from_slice(literal_values);
         let snippet = self.snippet(data, line_start, span.start, &marks, &values);
         let inline_allowed = pos.inline_allowed(data);
         for f in found {
@@ -531,12 +537,7 @@ impl Scanner {
         // A value found on one line and repeated unmatched on another (a reused password)
         // must not show in the other's snippet either. Bounded: with many findings only
         // the values in each snippet's own view are hidden.
-        let mut values: Vec<&[u8]> = Vec::new();
-        if matches.len() <= MAX_VALUES_HIDDEN {
-            values = matches.iter().map(|m| &data[m.secret.clone()]).collect();
-            values.sort_unstable();
-            values.dedup();
-        }
+        let values = hidden_values(data, matches);
         for (m, &kept) in matches.iter().zip(keep) {
             if !kept {
                 index.push(usize::MAX);
@@ -675,6 +676,18 @@ fn snippet_view(data: &[u8], line_start: usize, focus: usize) -> (usize, usize, 
             limit < data.len() && data[limit] != b'\n',
         ),
     }
+}
+
+/// The distinct values of `matches`, searched for in every snippet of the buffer; none when
+/// there are more than [`MAX_VALUES_HIDDEN`] (then each snippet hides the values in its view).
+fn hidden_values<'d>(data: &'d [u8], matches: &[RawMatch]) -> Vec<&'d [u8]> {
+    if matches.len() > MAX_VALUES_HIDDEN {
+        return Vec::new();
+    }
+    let mut values: Vec<&[u8]> = matches.iter().map(|m| &data[m.secret.clone()]).collect();
+    values.sort_unstable();
+    values.dedup();
+    values
 }
 
 /// The matches (sorted by start, not overlapping) whose secrets intersect `lo..hi`.
@@ -884,6 +897,41 @@ mod tests {
             let secret = String::from_utf8_lossy(&f.secret).into_owned();
             assert!(
                 !f.location.snippet.contains(&secret),
+                "{}",
+                f.location.snippet
+            );
+        }
+    }
+
+    /// Fuzzer find (scan_blob): a value matched early on a long line and repeated unmatched
+    /// (glued to letters) next to an encoded secret showed in full in the decoded finding's
+    /// snippet, whose view does not reach the literal match.
+    #[test]
+    fn literal_value_is_hidden_in_decoded_snippets() {
+        let set = crate::rules::RuleSet::embedded().unwrap();
+        let sc = Scanner::new(Arc::new(Engine::new(&set).unwrap()), ScanOptions::default());
+        let enc: String = b"token=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"
+            .iter()
+            .map(|b| format!("%{b:02X}"))
+            .collect();
+        let data = format!(
+            "AWS_ACCESS_KEY_ID=AKIAHSPY2JLAWRVAW3DJ {}zAKIAHSPY2JLAWRVAW3DJz {enc}\n",
+            "filler ".repeat(40)
+        );
+        let meta = BlobMeta {
+            path: "x",
+            root: 0,
+            root_name: "r",
+            git: None,
+            decoded: &[],
+        };
+        let found = sc
+            .scan_blob(data.as_bytes(), &meta, &mut Scratch::default())
+            .unwrap();
+        assert!(found.iter().any(|f| !f.location.decoded.is_empty()));
+        for f in &found {
+            assert!(
+                !f.location.snippet.contains("AKIAHSPY2JLAWRVAW3DJ"),
                 "{}",
                 f.location.snippet
             );

@@ -922,7 +922,10 @@ fn image_hint(head: &[u8]) -> bool {
             name,
             "manifest.json" | "index.json" | "oci-layout" | "repositories"
         )
-        || (name.len() >= 64 && name[..64].bytes().all(|b| b.is_ascii_hexdigit()))
+        || name
+            .as_bytes()
+            .get(..64)
+            .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
 }
 
 /// Name of the single member of a compressed stream: gzip's stored file name, else the
@@ -1013,6 +1016,20 @@ mod tests {
         assert!(l.opaque.contains("var"));
         assert!(l.paths.contains("usr/bin") && !l.nondirs.contains("usr/bin"));
         assert!(l.nondirs.contains("opt/link"));
+    }
+
+    #[test]
+    fn image_hint_of_any_name() {
+        // A tar's first name is anyone's bytes: 63 ASCII bytes then a 2-byte character put a
+        // char boundary mid-way through the 64-byte hex test (it panicked).
+        let mut head = vec![b'x'; 63];
+        head.extend_from_slice("é/manifest.json".as_bytes());
+        head.resize(512, 0);
+        assert!(!image_hint(&head));
+        let mut head = b"0123456789abcdef".repeat(4);
+        head.extend_from_slice(b"/layer.tar\0");
+        assert!(image_hint(&head));
+        assert!(!image_hint(b""));
     }
 
     #[test]

@@ -1004,4 +1004,72 @@ mod staged_tests {
         assert!(parse_raw_diff(b":garbage\0x\0").is_err());
         assert!(parse_raw_diff(b"").unwrap().is_empty());
     }
+
+    /// One record of `git diff --raw -z` output: (new mode, old id, new id, status, paths).
+    fn record()
+    -> impl proptest::strategy::Strategy<Value = (String, String, String, String, Vec<Vec<u8>>)>
+    {
+        use proptest::prelude::*;
+        let oid = prop_oneof![Just("0".repeat(40)), "[0-9a-f]{40}",];
+        let mode = prop_oneof![
+            Just("100644".to_string()),
+            Just("100755".to_string()),
+            Just("120000".to_string()),
+            Just("160000".to_string()),
+        ];
+        let status = prop_oneof![
+            Just("A".to_string()),
+            Just("M".to_string()),
+            Just("T".to_string()),
+            "R[0-9]{3}",
+            "C[0-9]{3}",
+        ];
+        // Paths are any bytes but NUL (git quotes nothing with -z).
+        let path = proptest::collection::vec(1u8..=255, 1..40);
+        (
+            mode,
+            oid.clone(),
+            oid,
+            status,
+            proptest::collection::vec(path, 2),
+        )
+            .prop_map(|(m, o, n, s, p)| (m, o, n, s, p))
+    }
+
+    proptest::proptest! {
+        /// Arbitrary bytes (the paths in it are anyone's): an error or entries, never a panic.
+        #[test]
+        fn raw_diff_total(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = parse_raw_diff(&raw);
+        }
+
+        /// Well-formed output parses to exactly the file entries it lists, paths intact.
+        #[test]
+        fn raw_diff_round_trip(records in proptest::collection::vec(record(), 0..8)) {
+            let mut raw = Vec::new();
+            let mut want = Vec::new();
+            for (mode, old, new, status, paths) in &records {
+                raw.extend_from_slice(format!(":100644 {mode} {old} {new} {status}").as_bytes());
+                raw.push(0);
+                let two = status.starts_with('R') || status.starts_with('C');
+                raw.extend_from_slice(&paths[0]);
+                raw.push(0);
+                if two {
+                    raw.extend_from_slice(&paths[1]);
+                    raw.push(0);
+                }
+                let path = if two { &paths[1] } else { &paths[0] };
+                if mode != "160000" && mode != "120000" && new.bytes().any(|b| b != b'0') {
+                    let old = (old.bytes().any(|b| b != b'0')).then(|| old.clone());
+                    want.push((String::from_utf8_lossy(path).into_owned(), new.clone(), old));
+                }
+            }
+            let got: Vec<(String, String, Option<String>)> = parse_raw_diff(&raw)
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.path, e.new.to_string(), e.old.map(|o| o.to_string())))
+                .collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 }

@@ -290,10 +290,15 @@ fn oci_index(
     Ok(())
 }
 
-/// `sha256:<first 12 hex>`.
+/// `sha256:<first 12 hex>`. Digests come from manifests and configs (anyone's text), so
+/// this counts characters, not bytes, and bounds the algorithm name too.
 fn short(digest: &str) -> String {
     match digest.split_once(':') {
-        Some((alg, hex)) => format!("{alg}:{}", &hex[..hex.len().min(12)]),
+        Some((alg, hex)) => format!(
+            "{}:{}",
+            alg.chars().take(16).collect::<String>(),
+            hex.chars().take(12).collect::<String>()
+        ),
         None => digest.chars().take(19).collect(),
     }
 }
@@ -561,5 +566,21 @@ mod tests {
             Some("sha256:abc")
         );
         assert_eq!(short("sha256:0123456789abcdef"), "sha256:0123456789ab");
+    }
+
+    #[test]
+    fn short_digest_of_any_text() {
+        // A docker-save manifest's layer path or a config's diff_ids are anyone's text: a
+        // multi-byte character across the 12th byte must not split (it panicked).
+        let hex = format!("a{}", "é".repeat(13));
+        assert_eq!(
+            short(&format!("sha256:{hex}")),
+            format!("sha256:a{}", "é".repeat(11))
+        );
+        assert!(short(&format!("{}:ab", "é".repeat(400))).chars().count() <= 40);
+        assert_eq!(
+            short("noséparator-and-long-long-long"),
+            "noséparator-and-lon"
+        );
     }
 }

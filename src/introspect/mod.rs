@@ -126,7 +126,7 @@ pub fn introspect(decoder: &str, secret: &str) -> Facts {
     if secret.len() > MAX_SECRET_LEN {
         return Facts::default();
     }
-    match decoder {
+    let mut facts = match decoder {
         "jwt" => jwt::decode(secret),
         "aws_key_id" => aws::decode(secret),
         "azure_sas" => azure_sas::decode(secret),
@@ -139,7 +139,16 @@ pub fn introspect(decoder: &str, secret: &str) -> Facts {
         "private_key" => private_key::decode(secret),
         "uri" => uri::decode(secret),
         _ => Facts::default(),
-    }
+    };
+    // A refined kind can quote the token (a PuTTY key's type line, a URI's scheme): the
+    // same sanitising as every field, or a report would carry its control characters (the
+    // fuzzer found `PuTTY-User-Key-File-2: \x01…`) and unbounded length.
+    facts.kind = facts
+        .kind
+        .as_deref()
+        .map(util::clean)
+        .filter(|k| !k.is_empty());
+    facts
 }
 
 #[cfg(test)]
@@ -188,6 +197,26 @@ mod tests {
             );
         }
         assert!(introspect("nope", "ghp_x").is_empty());
+    }
+
+    #[test]
+    fn kind_is_sanitised_like_fields() {
+        // Fuzzer find (introspect target): a PuTTY key's type line reached `kind` verbatim,
+        // control characters included; a URI scheme reached it at any length.
+        let f = introspect(
+            "private_key",
+            "PuTTY-User-Key-File-2: \x01\x1b[2J\0ssh-rsa\nEncryption: none\n",
+        );
+        let kind = f.kind.unwrap();
+        assert!(!kind.chars().any(char::is_control), "{kind:?}");
+        assert!(kind.starts_with("PuTTY private key ("));
+        let long = format!("{}://u:p@db.example.com/x", "a".repeat(5000));
+        let kind = introspect("uri", &long).kind.unwrap();
+        assert!(
+            kind.chars().count() <= util::MAX_FIELD_CHARS,
+            "{}",
+            kind.len()
+        );
     }
 
     #[test]

@@ -72,6 +72,15 @@ fn hex_val(c: u8) -> Option<u8> {
 /// Stores a human-readable fact, without control characters and truncated to
 /// [`MAX_FIELD_CHARS`]. Empty values are not stored.
 pub(crate) fn put(facts: &mut Facts, key: &str, value: &str) {
+    let clean = clean(value);
+    if !clean.is_empty() {
+        facts.fields.insert(key.to_string(), clean);
+    }
+}
+
+/// `value` without control characters (each becomes a space: a terminal must not see an
+/// escape sequence from a token), truncated to [`MAX_FIELD_CHARS`], trimmed.
+pub(crate) fn clean(value: &str) -> String {
     let mut clean: String = value
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -81,10 +90,7 @@ pub(crate) fn put(facts: &mut Facts, key: &str, value: &str) {
         clean = clean.chars().take(MAX_FIELD_CHARS - 1).collect();
         clean.push('…');
     }
-    let clean = clean.trim();
-    if !clean.is_empty() {
-        facts.fields.insert(key.to_string(), clean.to_string());
-    }
+    clean.trim().to_string()
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -6,6 +6,7 @@
 
 use super::Report;
 use crate::blast::Level;
+use crate::model::printable as p;
 use std::io::{self, Write};
 
 pub struct Style {
@@ -48,8 +49,8 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<
             i + 1,
             style.level(g.blast.level),
             g.blast.score,
-            style.paint("1", &g.name),
-            g.secret
+            style.paint("1", &p(&g.name)),
+            p(&g.secret)
         )?;
         let reasons: Vec<String> = g
             .blast
@@ -57,7 +58,7 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<
             .iter()
             .filter(|r| r.weight > 0.0 || r.weight < -0.25)
             .take(TOP_REASONS)
-            .map(|r| r.detail.clone())
+            .map(|r| p(&r.detail).into_owned())
             .collect();
         writeln!(out, "     why: {}", reasons.join("; "))?;
         if !g.companions.is_empty() {
@@ -65,24 +66,24 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<
                 .companions
                 .iter()
                 .map(|c| match c.locations.first() {
-                    Some(l) => format!("{} {} at {l}", c.rule, c.secret),
-                    None => format!("{} {}", c.rule, c.secret),
+                    Some(l) => format!("{} {} at {}", p(&c.rule), p(&c.secret), p(l)),
+                    None => format!("{} {}", p(&c.rule), p(&c.secret)),
                 })
                 .collect();
             writeln!(out, "     with: {}", c.join(", "))?;
         }
         for l in g.locations.iter().take(SHOWN_LOCATIONS) {
             let root = if report_roots(report) > 1 {
-                format!("{}:", l.root_name)
+                format!("{}:", p(&l.root_name))
             } else {
                 String::new()
             };
             let git = match &l.git {
                 Some(gi) => format!(
                     "  (commit {} {} by {}{})",
-                    &gi.commit[..gi.commit.len().min(10)],
-                    &gi.date[..gi.date.len().min(10)],
-                    gi.author,
+                    p(&gi.commit.chars().take(10).collect::<String>()),
+                    p(&gi.date.chars().take(10).collect::<String>()),
+                    p(&gi.author),
                     if gi.at_head { "" } else { ", not at HEAD" }
                 ),
                 None => String::new(),
@@ -90,7 +91,11 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<
             writeln!(
                 out,
                 "     at {}{}:{}:{}{}",
-                root, l.path, l.line, l.column, git
+                root,
+                p(&l.path),
+                l.line,
+                l.column,
+                git
             )?;
         }
         if g.locations.len() > SHOWN_LOCATIONS {
@@ -100,7 +105,12 @@ pub fn write(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<
                 g.locations.len() - SHOWN_LOCATIONS
             )?;
         }
-        writeln!(out, "     rule {} · revoke: {}", g.rule, g.remediation)?;
+        writeln!(
+            out,
+            "     rule {} · revoke: {}",
+            p(&g.rule),
+            p(&g.remediation)
+        )?;
     }
     let s = &report.stats;
     let mb = s.bytes_scanned as f64 / 1e6;
@@ -180,4 +190,58 @@ fn report_roots(report: &Report) -> usize {
     roots.sort_unstable();
     roots.dedup();
     roots.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::{Engine, Scratch};
+    use crate::model::Warning;
+    use crate::rules::RuleSet;
+    use crate::scan::{BlobMeta, ScanOptions, Scanner};
+    use std::sync::Arc;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        // Paths (file and member names), git authors and warnings are anyone's text: an
+        // escape sequence in a zip member's name must not reach the terminal.
+        let engine = Arc::new(Engine::new(&RuleSet::embedded().unwrap()).unwrap());
+        let scanner = Scanner::new(engine.clone(), ScanOptions::default());
+        let meta = BlobMeta {
+            path: "a.zip!\x1b]0;owned\x07/.env\nfake line",
+            root: 0,
+            root_name: "r",
+            git: None,
+            decoded: &[],
+        };
+        let found = scanner
+            .scan_blob(
+                b"AWS_ACCESS_KEY_ID=AKIAHSPY2JLAWRVAW3DJ\n",
+                &meta,
+                &mut Scratch::default(),
+            )
+            .unwrap();
+        assert!(!found.is_empty());
+        let warning = Warning {
+            path: "w\x1b[1A".into(),
+            message: "m\x07".into(),
+        };
+        let rep = crate::report::build(
+            &engine,
+            found,
+            vec![warning],
+            Default::default(),
+            Default::default(),
+            &Default::default(),
+        );
+        let mut out = Vec::new();
+        write(&rep, &Style { color: false }, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains("a.zip!\\u{1b}]0;owned\\u{7}/.env\\nfake line:1:"));
+        assert_eq!(rep.warnings[0].to_string(), "w\\u{1b}[1A: m\\u{7}");
+    }
 }

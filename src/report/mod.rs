@@ -191,6 +191,10 @@ pub fn build(
         }
     }
 
+    // Decoded facts quote parts of a match (a SAS's key name, a URI's user, a key's
+    // comment) and can thus quote another found value verbatim: those are redacted there too.
+    let scrubber = (!opts.reveal).then(|| Scrubber::new(by_value.keys()));
+
     let mut groups: Vec<Group> = Vec::with_capacity(by_value.len());
     for (value, mut fs) in by_value.iter().map(|(v, f)| (v, f.clone())) {
         let best = fs
@@ -244,6 +248,9 @@ pub fn build(
                 let mut facts = introspect::introspect(d, first);
                 if facts.is_empty() {
                     facts = introspect::introspect(d, second);
+                }
+                if let Some(s) = &scrubber {
+                    s.scrub(&mut facts);
                 }
                 facts
             }
@@ -421,6 +428,58 @@ fn engine_rule_name(engine: &Engine, id: &str) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
+/// Shortest found value redacted inside facts (shorter ones redact to nothing but a length).
+const MIN_SCRUBBED: usize = 12;
+
+/// Finds the report's secret values inside decoded text, in one pass per text.
+struct Scrubber<'v> {
+    values: Vec<&'v [u8]>,
+    ac: Option<aho_corasick::AhoCorasick>,
+}
+
+impl<'v> Scrubber<'v> {
+    fn new(values: impl Iterator<Item = &'v Vec<u8>>) -> Scrubber<'v> {
+        let values: Vec<&[u8]> = values
+            .map(Vec::as_slice)
+            .filter(|v| v.len() >= MIN_SCRUBBED)
+            .collect();
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&values)
+            .ok();
+        Scrubber { values, ac }
+    }
+
+    fn text(&self, s: &str) -> Option<String> {
+        let ac = self.ac.as_ref()?;
+        let mut out: Vec<u8> = Vec::new();
+        let mut at = 0;
+        for m in ac.find_iter(s) {
+            out.extend_from_slice(&s.as_bytes()[at..m.start()]);
+            out.extend_from_slice(redact(self.values[m.pattern().as_usize()]).as_bytes());
+            at = m.end();
+        }
+        if at == 0 {
+            return None;
+        }
+        out.extend_from_slice(&s.as_bytes()[at..]);
+        Some(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    fn scrub(&self, facts: &mut introspect::Facts) {
+        for v in facts.fields.values_mut() {
+            if let Some(clean) = self.text(v) {
+                *v = clean;
+            }
+        }
+        if let Some(k) = facts.kind.as_mut()
+            && let Some(clean) = self.text(k)
+        {
+            *k = clean;
+        }
+    }
+}
+
 fn show(secret: &[u8], reveal: bool) -> String {
     if reveal {
         String::from_utf8_lossy(secret).into_owned()
@@ -456,6 +515,59 @@ mod tests {
             redact("pässwörd-ünïcode-long".as_bytes()).chars().last(),
             Some(')')
         );
+    }
+
+    /// Fuzzer find (scan_blob): a SAS whose `skn` (key name, copied into the facts) held a
+    /// value found as a secret elsewhere put that value in the report verbatim.
+    #[test]
+    fn facts_never_quote_a_found_value() {
+        let set = crate::rules::RuleSet::embedded().unwrap();
+        let engine = std::sync::Arc::new(Engine::new(&set).unwrap());
+        let scanner = crate::scan::Scanner::new(engine.clone(), Default::default());
+        let tok = "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";
+        let data = format!(
+            "GITHUB_TOKEN={tok}\nAuthorization: SharedAccessSignature sr=https%3A%2F%2Facme-orders.servicebus.windows.net%2Forders&sig=ECHTfhxYzpFbjnAvLhMLDN%2BM3tpZkpRXl2qeckbq%2BhA%3D&se=1767225600&skn=x{tok}\n"
+        );
+        let meta = crate::scan::BlobMeta {
+            path: "x",
+            root: 0,
+            root_name: "r",
+            git: None,
+            decoded: &[],
+        };
+        let found = scanner
+            .scan_blob(data.as_bytes(), &meta, &mut Default::default())
+            .unwrap();
+        let opts = ReportOptions::default();
+        let rep = build(
+            &engine,
+            found,
+            vec![],
+            Default::default(),
+            Default::default(),
+            &opts,
+        );
+        let sas = rep.groups.iter().find(|g| g.rule == "azure.servicebus.sas");
+        let key_name = sas.and_then(|g| g.blast.facts.fields.get("key_name"));
+        assert_eq!(key_name.map(String::as_str), Some("xghp_eG…(40)"));
+        let json = serde_json::to_string(&rep).unwrap();
+        assert!(!json.contains(tok));
+        let revealed = ReportOptions {
+            reveal: true,
+            ..ReportOptions::default()
+        };
+        let found = scanner
+            .scan_blob(data.as_bytes(), &meta, &mut Default::default())
+            .unwrap();
+        let rep = build(
+            &engine,
+            found,
+            vec![],
+            Default::default(),
+            Default::default(),
+            &revealed,
+        );
+        assert!(serde_json::to_string(&rep).unwrap().contains(tok));
     }
 
     #[test]
