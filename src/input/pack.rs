@@ -36,6 +36,21 @@ pub struct Loc {
     pub offset: u64,
 }
 
+/// Why [`Packs::read`] gave no object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The decoded object would be this many bytes, over the caller's limit.
+    TooLarge(u64),
+    /// Anything else: corrupt or unsupported data (the caller falls back to libgit2).
+    Corrupt(String),
+}
+
+/// Internal error prefix that carries a too-large size through the String errors.
+const TOO_LARGE: &str = "\0too large:";
+
+/// The least size limit for delta bases.
+const MIN_BASE_LIMIT: u64 = 256 << 20;
+
 /// Longest delta chain followed (git's default maximum depth is 50; `--depth` allows 4095).
 const MAX_DEPTH: usize = 4096;
 /// Objects larger than this are never cached (they are rarely delta bases worth keeping).
@@ -60,7 +75,8 @@ pub struct Packs {
 /// oldest, and the inflate state reused from object to object.
 pub struct Cache {
     z: flate2::Decompress,
-    map: HashMap<Loc, (Kind, Arc<[u8]>)>,
+    raw: Vec<u8>,
+    map: HashMap<Loc, (Kind, Arc<Vec<u8>>)>,
     order: VecDeque<Loc>,
     bytes: usize,
     budget: usize,
@@ -70,6 +86,7 @@ impl Cache {
     pub fn new(budget: usize) -> Cache {
         Cache {
             z: flate2::Decompress::new(true),
+            raw: Vec::new(),
             map: HashMap::new(),
             order: VecDeque::new(),
             bytes: 0,
@@ -77,11 +94,11 @@ impl Cache {
         }
     }
 
-    fn get(&self, loc: Loc) -> Option<(Kind, Arc<[u8]>)> {
+    fn get(&self, loc: Loc) -> Option<(Kind, Arc<Vec<u8>>)> {
         self.map.get(&loc).cloned()
     }
 
-    fn put(&mut self, loc: Loc, kind: Kind, data: &Arc<[u8]>) {
+    fn put(&mut self, loc: Loc, kind: Kind, data: &Arc<Vec<u8>>) {
         if data.len() > CACHE_MAX_OBJECT || data.len() > self.budget || self.map.contains_key(&loc)
         {
             return;
@@ -176,8 +193,8 @@ impl Pack {
         None
     }
 
-    /// The compressed bytes of the object at `offset` (header included).
-    fn raw(&self, offset: u64) -> Result<Vec<u8>, String> {
+    /// The compressed bytes of the object at `offset` (header included), into `buf`.
+    fn raw(&self, offset: u64, buf: &mut Vec<u8>) -> Result<(), String> {
         let i = self.bounds.partition_point(|&b| b <= offset);
         let start_ok = i > 0 && self.bounds[i - 1] == offset;
         let end = *self.bounds.get(i).ok_or("offset past the last object")?;
@@ -185,11 +202,11 @@ impl Pack {
             return Err(format!("no object starts at pack offset {offset}"));
         }
         let len = usize::try_from(end - offset).map_err(|_| "object too large")?;
-        let mut buf = vec![0u8; len];
+        buf.clear();
+        buf.resize(len, 0);
         self.file
-            .read_exact_at(&mut buf, offset)
-            .map_err(|e| format!("cannot read pack: {e}"))?;
-        Ok(buf)
+            .read_exact_at(buf, offset)
+            .map_err(|e| format!("cannot read pack: {e}"))
     }
 }
 
@@ -411,16 +428,36 @@ impl Packs {
     }
 
     /// Reads and fully decodes the object at `loc`. `limit` bounds the decoded size (and
-    /// every intermediate delta base).
+    /// every intermediate delta base): an object over it is [`ReadError::TooLarge`], found
+    /// before anything big is inflated.
     pub fn read(
         &self,
         loc: Loc,
         limit: u64,
         cache: &mut Cache,
-    ) -> Result<(Kind, Arc<[u8]>), String> {
+    ) -> Result<(Kind, Arc<Vec<u8>>), ReadError> {
         if let Some(hit) = cache.get(loc) {
+            if hit.1.len() as u64 > limit {
+                return Err(ReadError::TooLarge(hit.1.len() as u64));
+            }
             return Ok(hit);
         }
+        self.read_chain(loc, limit, cache)
+            .map_err(|e| match e.strip_prefix(TOO_LARGE) {
+                Some(n) => ReadError::TooLarge(n.parse().unwrap_or(u64::MAX)),
+                None => ReadError::Corrupt(e),
+            })
+    }
+
+    fn read_chain(
+        &self,
+        loc: Loc,
+        limit: u64,
+        cache: &mut Cache,
+    ) -> Result<(Kind, Arc<Vec<u8>>), String> {
+        // Only the object itself is held to `limit` (a small blob may be a delta against a
+        // larger one); its bases get a generous bound that still stops a hostile size.
+        let base_limit = limit.saturating_mul(4).max(MIN_BASE_LIMIT);
         // Follow the delta chain down to a whole object (or a cached one), then apply the
         // deltas back up, caching each result: in pack order, what was just decoded is the
         // likely base of what follows.
@@ -437,19 +474,40 @@ impl Packs {
                 .packs
                 .get(at.pack as usize)
                 .ok_or("object in an unknown pack")?;
-            let raw = pack.raw(at.offset)?;
+            // The read buffer is reused from object to object.
+            let mut raw = std::mem::take(&mut cache.raw);
+            pack.raw(at.offset, &mut raw)?;
             let h = parse_header(&raw, at.offset)?;
+            if chain.is_empty() && h.base.is_none() && h.size > limit {
+                cache.raw = raw;
+                return Err(format!("{TOO_LARGE}{}", h.size));
+            }
             let body = raw.get(h.len..).unwrap_or(&[]);
-            match h.base {
-                None => {
-                    let whole: Arc<[u8]> = inflate(&mut cache.z, body, h.size, limit)?.into();
+            let decoded = match h.base {
+                None => inflate(&mut cache.z, body, h.size, base_limit).map(|d| (d, None)),
+                // A delta's own size can exceed the object's; bound it generously.
+                Some(base) => inflate(&mut cache.z, body, h.size, base_limit.saturating_mul(2))
+                    .map(|d| (d, Some(base))),
+            };
+            cache.raw = raw;
+            match decoded? {
+                (whole, None) => {
+                    let whole = Arc::new(whole);
                     let kind = kind_of(h.kind);
                     cache.put(at, kind, &whole);
                     break (kind, whole);
                 }
-                Some(base) => {
-                    // A delta's own size can exceed the object's; bound it generously.
-                    let delta = inflate(&mut cache.z, body, h.size, limit.saturating_mul(2))?;
+                (delta, Some(base)) => {
+                    if chain.is_empty() {
+                        // The object's own size is the first delta's result size: check it
+                        // before resolving a chain of bases for nothing.
+                        let mut i = 0;
+                        let _src = varint(&delta, &mut i)?;
+                        let dst = varint(&delta, &mut i)?;
+                        if dst > limit {
+                            return Err(format!("{TOO_LARGE}{dst}"));
+                        }
+                    }
                     chain.push((at, delta));
                     at = match base {
                         Base::Offset(o) => Loc {
@@ -464,36 +522,10 @@ impl Packs {
             }
         };
         while let Some((l, delta)) = chain.pop() {
-            data = apply_delta(&data, &delta, limit)?.into();
+            data = Arc::new(apply_delta(&data, &delta, base_limit)?);
             cache.put(l, kind, &data);
         }
         Ok((kind, data))
-    }
-
-    /// The decoded size of the object at `loc` without decoding it: the header's size, or
-    /// for a delta the result size at the start of the delta data.
-    pub fn size(&self, loc: Loc) -> Result<u64, String> {
-        let pack = self
-            .packs
-            .get(loc.pack as usize)
-            .ok_or("object in an unknown pack")?;
-        let raw = pack.raw(loc.offset)?;
-        let h = parse_header(&raw, loc.offset)?;
-        if h.base.is_none() {
-            return Ok(h.size);
-        }
-        let mut z = flate2::Decompress::new(true);
-        let mut head = Vec::with_capacity(32);
-        let _ = z
-            .decompress_vec(
-                raw.get(h.len..).unwrap_or(&[]),
-                &mut head,
-                flate2::FlushDecompress::Sync,
-            )
-            .map_err(|e| format!("corrupt zlib stream: {e}"))?;
-        let mut i = 0;
-        let _src = varint(&head, &mut i)?;
-        varint(&head, &mut i)
     }
 
     pub fn is_empty(&self) -> bool {
