@@ -95,3 +95,28 @@ fn keyed_fingerprints_differ_from_plain_sha256() {
     // The key itself never appears in the output.
     assert!(!keyed.to_string().contains("team-secret"));
 }
+
+/// A value found in one file and repeated, unmatched, on another file's finding line does not
+/// show in that snippet (the fuzzer found this with a tar member and a sibling file).
+#[test]
+fn a_value_found_elsewhere_is_hidden_in_every_snippet() {
+    let t = tempfile::tempdir().unwrap();
+    let pw = "Zq8vLm2pXz9RtKw4sY7n";
+    write_tree(
+        t.path(),
+        &[
+            ("a/config.py", &format!("DB_PASSWORD = \"{pw}\"\n")),
+            ("b/notes.txt", &format!("old {pw} new {GHP_A}\n")),
+        ],
+    );
+    for f in FORMATS {
+        let o = run(t.path(), &["scan", "--format", f]);
+        assert_eq!(code(&o), 1);
+        let out = stdout(&o);
+        assert!(out.contains("notes.txt"), "{f}: {out}");
+        assert!(
+            !out.contains(pw),
+            "{f} shows a value found in another file: {out}"
+        );
+    }
+}

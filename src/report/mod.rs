@@ -192,7 +192,8 @@ pub fn build(
     }
 
     // Decoded facts quote parts of a match (a SAS's key name, a URI's user, a key's
-    // comment) and can thus quote another found value verbatim: those are redacted there too.
+    // comment) and can thus quote another found value verbatim, and a snippet can show a
+    // value found in another file: those are redacted there too.
     let scrubber = (!opts.reveal).then(|| Scrubber::new(by_value.keys()));
 
     let mut groups: Vec<Group> = Vec::with_capacity(by_value.len());
@@ -286,7 +287,16 @@ pub fn build(
             .map(|c| engine_rule_name(engine, &c.rule))
             .collect();
 
-        let locations: Vec<Location> = fs.into_iter().map(|f| f.location).collect();
+        let mut locations: Vec<Location> = fs.into_iter().map(|f| f.location).collect();
+        // A snippet hides the values found in its own buffer; one found in another file (or
+        // archive member) and repeated unmatched on this line is hidden here.
+        if let Some(s) = &scrubber {
+            for l in &mut locations {
+                if let Some(clean) = s.text(&l.snippet) {
+                    l.snippet = clean;
+                }
+            }
+        }
         let typed_sequence =
             crate::matcher::filter::looks_sequential(crate::matcher::filter::strip_prefix(value));
         let blast = blast::assess(&blast::Input {
