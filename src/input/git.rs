@@ -22,7 +22,7 @@ use git2::{
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::fs::Root;
 
@@ -123,6 +123,7 @@ pub fn scan_history(
     let mut blob_index: OidMap<usize> = OidMap::default();
     let mut jobs: Vec<BlobJob> = Vec::new();
     let mut submodules: HashSet<String> = HashSet::new();
+    let mut last_at: HashMap<String, Arc<Vec<u8>>> = HashMap::new();
     if let Some(since) = &gopts.since_commit {
         let commit = repo
             .revparse_single(since)
@@ -181,12 +182,13 @@ pub fn scan_history(
                 blob_index: &mut blob_index,
                 jobs: &mut jobs,
                 submodules: &mut submodules,
+                last_at: &mut last_at,
                 commit: idx,
                 out,
                 root_name: &root.name,
             };
             match ctx.read_tree(tree_id) {
-                Ok(tree) => ctx.walk(&tree, ""),
+                Ok(tree) => ctx.walk(tree, ""),
                 Err(e) => out.warn(&root.name, format!("tree of commit {oid}: {e}")),
             }
         }
@@ -203,6 +205,7 @@ pub fn scan_history(
     // 2. Blobs at HEAD, to tell "still present" from "only in history".
     let head_blobs = head_blob_set(&repo);
     drop(tree_cache);
+    drop(last_at);
     drop(walk);
     drop(repo);
     sort_by_pack_offset(&packs, &mut jobs);
@@ -457,6 +460,9 @@ struct TreeCtx<'a, 'r> {
     blob_index: &'a mut OidMap<usize>,
     jobs: &'a mut Vec<BlobJob>,
     submodules: &'a mut HashSet<String>,
+    /// The tree last walked at each path: a new version of a directory is walked as a diff
+    /// against it, since its unchanged entries were recorded then.
+    last_at: &'a mut HashMap<String, Arc<Vec<u8>>>,
     commit: u32,
     out: &'a Collector,
     root_name: &'a str,
@@ -467,7 +473,7 @@ const MAX_TREE_BYTES: u64 = 64 << 20;
 
 impl TreeCtx<'_, '_> {
     /// A tree's raw entries: from the packs, else (loose, or the pack reader gave up) libgit2.
-    fn read_tree(&mut self, oid: Oid) -> Result<std::sync::Arc<Vec<u8>>, String> {
+    fn read_tree(&mut self, oid: Oid) -> Result<Arc<Vec<u8>>, String> {
         if let Some(loc) = self.packs.locate(oid.as_bytes())
             && let Ok((super::pack::Kind::Tree, data)) =
                 self.packs.read(loc, MAX_TREE_BYTES, self.cache)
@@ -479,11 +485,24 @@ impl TreeCtx<'_, '_> {
         if obj.kind() != ObjectType::Tree {
             return Err(format!("object {} is not a tree", short(oid)));
         }
-        Ok(std::sync::Arc::new(obj.data().to_vec()))
+        Ok(Arc::new(obj.data().to_vec()))
     }
 
     /// Records the blobs of a tree not yet seen; descends only into unseen subtrees.
-    fn walk(&mut self, tree: &[u8], prefix: &str) {
+    ///
+    /// A commit changes a few files, yet each changed directory's new tree lists all its
+    /// entries again: those identical (mode, name, id) to the tree last walked at the same
+    /// path are skipped without a lookup (their paths were recorded when that tree was
+    /// walked). Both lists are in git's order, so one merge pass pairs them; on a tree out of
+    /// order entries merely fail to pair and are handled in full.
+    fn walk(&mut self, tree: Arc<Vec<u8>>, prefix: &str) {
+        let old = self.last_at.insert(prefix.to_owned(), tree.clone());
+        let mut old_entries = old
+            .as_deref()
+            .map(|o| super::pack::tree_entries(o).map_while(Result::ok))
+            .into_iter()
+            .flatten()
+            .peekable();
         let join = |name: &[u8]| {
             let name = String::from_utf8_lossy(name);
             if prefix.is_empty() {
@@ -492,7 +511,7 @@ impl TreeCtx<'_, '_> {
                 format!("{prefix}/{name}")
             }
         };
-        for entry in super::pack::tree_entries(tree) {
+        for entry in super::pack::tree_entries(&tree) {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
@@ -504,6 +523,13 @@ impl TreeCtx<'_, '_> {
                     return;
                 }
             };
+            while old_entries
+                .next_if(|o| git_order(o, &entry) == std::cmp::Ordering::Less)
+                .is_some()
+            {}
+            if old_entries.next_if(|o| o == &entry).is_some() {
+                continue;
+            }
             let id = entry.id;
             if entry.is_blob() {
                 match self.blob_index.get(&id) {
@@ -543,7 +569,7 @@ impl TreeCtx<'_, '_> {
                     continue;
                 };
                 match self.read_tree(oid) {
-                    Ok(sub) => self.walk(&sub, &path),
+                    Ok(sub) => self.walk(sub, &path),
                     Err(e) => self.out.warn(
                         format!("{}:{path}", self.root_name),
                         format!("missing or corrupt tree {}: {e}", short(oid)),
@@ -554,6 +580,17 @@ impl TreeCtx<'_, '_> {
             }
         }
     }
+}
+
+/// Git's tree order: by name, a tree's name compared as if it ended in `/`.
+fn git_order(a: &super::pack::TreeEntry<'_>, b: &super::pack::TreeEntry<'_>) -> std::cmp::Ordering {
+    let n = a.name.len().min(b.name.len());
+    a.name[..n].cmp(&b.name[..n]).then_with(|| {
+        let end = |e: &super::pack::TreeEntry<'_>| if e.is_tree() { b'/' } else { 0 };
+        let ca = a.name.get(n).copied().unwrap_or_else(|| end(a));
+        let cb = b.name.get(n).copied().unwrap_or_else(|| end(b));
+        ca.cmp(&cb).then(a.name.len().cmp(&b.name.len()))
+    })
 }
 
 /// `path == prefix + "/" + name` (or `name` at the root), without allocating.
@@ -894,6 +931,98 @@ mod tests {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
+    /// Enough objects that every fan-out bucket holds many: the interpolating search runs.
+    #[test]
+    fn locate_finds_every_object_of_a_large_pack() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        git(d, &["init", "-q"]);
+        let mut stream = String::new();
+        for i in 0..6000 {
+            let body = format!("blob number {i}\n");
+            stream.push_str(&format!("blob\ndata {}\n{body}\n", body.len()));
+        }
+        let mut child = Command::new("git")
+            .args(["fast-import", "--quiet"])
+            .current_dir(d)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stream.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        let packs = super::super::pack::Packs::open(&d.join(".git/objects"));
+        let idx_path = std::fs::read_dir(d.join(".git/objects/pack"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "idx"))
+            .unwrap();
+        let listing = Command::new("git")
+            .arg("show-index")
+            .current_dir(d)
+            .stdin(std::fs::File::open(&idx_path).unwrap())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&listing.stdout).into_owned();
+        let mut n = 0;
+        for line in text.lines() {
+            let mut f = line.split_whitespace();
+            let offset: u64 = f.next().unwrap().parse().unwrap();
+            let oid = Oid::from_str(f.next().unwrap()).unwrap();
+            assert_eq!(packs.locate(oid.as_bytes()).map(|l| l.offset), Some(offset));
+            // Ids next to a present one are absent.
+            for flip in [0usize, 7, 8, 19] {
+                let mut other = key(oid);
+                other[flip] ^= 1;
+                if text.contains(&Oid::from_bytes(&other).unwrap().to_string()) {
+                    continue;
+                }
+                assert!(packs.locate(&other).is_none(), "{oid} flipped at {flip}");
+            }
+            n += 1;
+        }
+        assert_eq!(n, 6000);
+    }
+
+    #[test]
+    fn git_order_is_the_order_git_writes() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        git(d, &["init", "-q"]);
+        // Names where a tree sorts differently from a file of the same name.
+        for f in [
+            "a.c", "a0", "a-b", "b", "a/x", "ab/y", "a.d/z", "A", "_", "a~",
+        ] {
+            let p = d.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, f).unwrap();
+        }
+        git(d, &["add", "-A"]);
+        git(d, &["commit", "-qm", "x"]);
+        let repo = Repository::open(d).unwrap();
+        let tree = repo.head().unwrap().peel_to_tree().unwrap();
+        let raw = repo.odb().unwrap().read(tree.id()).unwrap().data().to_vec();
+        let entries: Vec<_> = super::super::pack::tree_entries(&raw)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(entries.len(), 10);
+        for w in entries.windows(2) {
+            assert_eq!(
+                git_order(&w[0], &w[1]),
+                std::cmp::Ordering::Less,
+                "{:?} before {:?}",
+                String::from_utf8_lossy(w[0].name),
+                String::from_utf8_lossy(w[1].name)
+            );
+            assert_eq!(git_order(&w[1], &w[0]), std::cmp::Ordering::Greater);
+        }
+    }
+
     #[test]
     fn pack_reader_matches_git() {
         use crate::input::pack::{Cache, Kind, Packs};
@@ -911,6 +1040,22 @@ mod tests {
             git(d, &["add", "-A"]);
             git(d, &["commit", "-q", "-m", &format!("c{i}")]);
         }
+        // An author name that is not ASCII and a date before 1970, for the commit parser.
+        std::fs::write(d.join("late.txt"), "late\n").unwrap();
+        git(d, &["add", "-A"]);
+        git(
+            d,
+            &[
+                "commit",
+                "-q",
+                "-m",
+                "late",
+                "--author",
+                "Zoë  O'Brien-Łukasz <z@example.invalid>",
+                "--date",
+                "1969-07-20T20:17:40+0130",
+            ],
+        );
         // Deltas (OFS_DELTA) and deep chains.
         git(d, &["gc", "-q", "--aggressive"]);
         let packs = Packs::open(&d.join(".git/objects"));

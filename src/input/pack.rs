@@ -172,7 +172,13 @@ impl Pack {
         be64(&self.idx, large)
     }
 
+    /// The pack offset of `oid`. Object ids are uniformly distributed, so the search starts
+    /// where the id's first 8 bytes put it within its fan-out bucket and gallops from there:
+    /// the probes after the first stay within a few KB of the names table, where a plain
+    /// bisection makes ~13 probes across it (each a likely cache miss). Any order of a
+    /// hostile idx only makes the search longer, never wrong: the invariant is bisection's.
     fn find(&self, oid: &[u8]) -> Option<u64> {
+        use std::cmp::Ordering::{Equal, Greater, Less};
         let first = usize::from(*oid.first()?);
         let lo = if first == 0 {
             0
@@ -180,14 +186,61 @@ impl Pack {
             be32(&self.idx, FANOUT + (first - 1) * 4)? as usize
         };
         let hi = (be32(&self.idx, FANOUT + first * 4)? as usize).min(self.objects);
+        let cmp_at = |m: usize| {
+            self.idx
+                .get(NAMES + m * 20..NAMES + m * 20 + 20)
+                .map(|name| name.cmp(oid))
+        };
+        // Invariant: the object, if present, is in a..b.
         let (mut a, mut b) = (lo, hi);
+        if b.saturating_sub(a) > 32 {
+            // Below the first byte, the id's next 7 bytes place it in the bucket.
+            let within = u64::from_be_bytes(oid.get(..8)?.try_into().ok()?) & ((1 << 56) - 1);
+            let g = a + ((u128::from(within) * (b - a) as u128) >> 56) as usize;
+            let g = g.min(b - 1);
+            let mut step = 16;
+            match cmp_at(g)? {
+                Equal => return self.offset_at(g),
+                Less => {
+                    a = g + 1;
+                    while a + step < b {
+                        match cmp_at(a + step)? {
+                            Less => {
+                                a += step + 1;
+                                step *= 2;
+                            }
+                            Greater => {
+                                b = a + step;
+                                break;
+                            }
+                            Equal => return self.offset_at(a + step),
+                        }
+                    }
+                }
+                Greater => {
+                    b = g;
+                    while b > a + step {
+                        match cmp_at(b - step - 1)? {
+                            Greater => {
+                                b -= step + 1;
+                                step *= 2;
+                            }
+                            Less => {
+                                a = b - step;
+                                break;
+                            }
+                            Equal => return self.offset_at(b - step - 1),
+                        }
+                    }
+                }
+            }
+        }
         while a < b {
             let m = (a + b) / 2;
-            let name = self.idx.get(NAMES + m * 20..NAMES + m * 20 + 20)?;
-            match name.cmp(oid) {
-                std::cmp::Ordering::Less => a = m + 1,
-                std::cmp::Ordering::Greater => b = m,
-                std::cmp::Ordering::Equal => return self.offset_at(m),
+            match cmp_at(m)? {
+                Less => a = m + 1,
+                Greater => b = m,
+                Equal => return self.offset_at(m),
             }
         }
         None
@@ -534,6 +587,7 @@ impl Packs {
 }
 
 /// One entry of a tree object.
+#[derive(Debug, PartialEq, Eq)]
 pub struct TreeEntry<'a> {
     pub mode: u32,
     pub name: &'a [u8],
