@@ -974,6 +974,22 @@ mod tests {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
+    /// `git show-index` of the repository's one pack: `offset oid (crc)` lines.
+    fn show_index(d: &Path) -> String {
+        let idx_path = std::fs::read_dir(d.join(".git/objects/pack"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "idx"))
+            .unwrap();
+        let listing = Command::new("git")
+            .arg("show-index")
+            .current_dir(d)
+            .stdin(std::fs::File::open(&idx_path).unwrap())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&listing.stdout).into_owned()
+    }
+
     /// Enough objects that every fan-out bucket holds many: the interpolating search runs.
     #[test]
     fn locate_finds_every_object_of_a_large_pack() {
@@ -1000,18 +1016,7 @@ mod tests {
             .unwrap();
         assert!(child.wait().unwrap().success());
         let packs = super::super::pack::Packs::open(&d.join(".git/objects"));
-        let idx_path = std::fs::read_dir(d.join(".git/objects/pack"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "idx"))
-            .unwrap();
-        let listing = Command::new("git")
-            .arg("show-index")
-            .current_dir(d)
-            .stdin(std::fs::File::open(&idx_path).unwrap())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&listing.stdout).into_owned();
+        let text = show_index(d);
         let mut n = 0;
         for line in text.lines() {
             let mut f = line.split_whitespace();
@@ -1103,18 +1108,7 @@ mod tests {
         git(d, &["gc", "-q", "--aggressive"]);
         let packs = Packs::open(&d.join(".git/objects"));
         assert!(!packs.is_empty());
-        let idx_path = std::fs::read_dir(d.join(".git/objects/pack"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "idx"))
-            .unwrap();
-        let listing = Command::new("git")
-            .arg("show-index")
-            .current_dir(d)
-            .stdin(std::fs::File::open(&idx_path).unwrap())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&listing.stdout).into_owned();
+        let text = show_index(d);
         let mut by_offset: Vec<(u64, Oid)> = text
             .lines()
             .map(|l| {
