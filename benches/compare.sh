@@ -211,7 +211,14 @@ tool_version() { # one line, best effort
 clone_repo() {
   local src=$1 name dest
   name=$(basename "${src%/}"); name=${name%.git}
+  # A mirror laid out as OWNER+NAME/repo: name the clone after its parent, so that two such
+  # repositories do not share one clone.
+  [ "$name" = repo ] && [ -d "$src" ] && name=$(basename "$(dirname "${src%/}")")
   dest=$BENCH_DIR/repos/$name
+  # A clone made from another source under the same name is not reused.
+  if [ -d "$dest/.git" ] && [ "$(git -C "$dest" config --get remote.origin.url 2>/dev/null)" != "$src" ]; then
+    rm -rf "$dest"
+  fi
   if [ "$QUICK" = 1 ]; then   # small: always fresh, so CI sees the current commit
     dest=$BENCH_DIR/repos/$name-quick
     rm -rf "$dest" "$BENCH_DIR/corpus/$name-quick-x"*
