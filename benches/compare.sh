@@ -428,7 +428,9 @@ run_dir() {
     measure ripsecrets "$bytes" lines stdout "$RIPSECRETS" "$TREE"
   else na ripsecrets "$RIPSECRETS_WHY"; fi; }
   want detect-secrets && { if [ -n "$DETECT_SECRETS" ]; then
-    measure detect-secrets "$bytes" detect-secrets stdout "$DETECT_SECRETS" scan --all-files "$TREE"
+    # Run from inside the tree: given a path below a hidden directory (the default
+    # ~/.cache/...), detect-secrets 1.5 silently scans nothing (measured: 0 results, 1 s on 254 MB).
+    measure detect-secrets "$bytes" detect-secrets stdout env -C "$TREE" "$DETECT_SECRETS" scan --all-files
   else na detect-secrets "$DETECT_SECRETS_WHY"; fi; }
 }
 
