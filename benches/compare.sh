@@ -215,15 +215,12 @@ clone_repo() {
   # repositories do not share one clone.
   [ "$name" = repo ] && [ -d "$src" ] && name=$(basename "$(dirname "${src%/}")")
   dest=$BENCH_DIR/repos/$name
-  # A clone made from another source under the same name is not reused.
-  if [ -d "$dest/.git" ] && [ "$(git -C "$dest" config --get remote.origin.url 2>/dev/null)" != "$src" ]; then
-    rm -rf "$dest"
-  fi
   if [ "$QUICK" = 1 ]; then   # small: always fresh, so CI sees the current commit
     dest=$BENCH_DIR/repos/$name-quick
     rm -rf "$dest" "$BENCH_DIR/corpus/$name-quick-x"*
   fi
-  if [ ! -d "$dest/.git" ]; then
+  # Reused only if made from the same source (recorded beside it, so that it is not scanned).
+  if [ ! -d "$dest/.git" ] || [ "$(cat "$dest.src" 2>/dev/null)" != "$src" ]; then
     log "cloning $src into $dest"
     rm -rf "$dest"
     if [ -d "$src" ] && ! git -C "$src" rev-parse --verify -q HEAD >/dev/null 2>&1; then
@@ -232,6 +229,7 @@ clone_repo() {
     else
       git clone -q "$src" "$dest" >&2 || return 1
     fi
+    printf '%s\n' "$src" >"$dest.src"
   fi
   echo "$dest"
 }
