@@ -120,3 +120,28 @@ fn a_value_found_elsewhere_is_hidden_in_every_snippet() {
         );
     }
 }
+
+/// Fuzzer find (scan_blob): a UUID-shaped value's dashes passed for a provider prefix, so its
+/// redacted form showed 16 characters, among them all of a shorter value found beside it.
+#[test]
+fn a_uuid_shaped_secret_shows_no_more_than_two_characters() {
+    let t = tempfile::tempdir().unwrap();
+    write_tree(
+        t.path(),
+        &[(
+            ".env",
+            "HEROKU_API_KEY=5f48aa22-80c8-471a-93b3-f58110cbb6a0\n\
+             SNAG_API_KEY=b5b2260c-871a\n\
+             BUGSNAG_API_KEY=b5b2260c-871a-93b3-f581-10cbbk60QUe0\n",
+        )],
+    );
+    for f in FORMATS {
+        let o = run(t.path(), &["scan", "--format", f]);
+        assert_eq!(code(&o), 1, "{f}");
+        let out = stdout(&o);
+        assert!(out.contains(".env"), "{f}: {out}");
+        for part in ["5f48aa22", "b5b2260c", "b5b2260c-871a"] {
+            assert!(!out.contains(part), "{f} shows {part}: {out}");
+        }
+    }
+}

@@ -156,6 +156,7 @@ fn parse_query(query: &str) -> Vec<(String, String)> {
 /// Storage account, service and path from `https://<account>.<service>.core.windows.net/<path>`.
 fn host_facts(url: &str, facts: &mut Facts) {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let after_scheme = before_sig(after_scheme);
     let (host, path) = after_scheme.split_once('/').unwrap_or((after_scheme, ""));
     let host = host.rsplit('@').next().unwrap_or(host).to_ascii_lowercase();
     let host_only = host.split(':').next().unwrap_or(&host);
@@ -179,8 +180,20 @@ fn host_facts(url: &str, facts: &mut Facts) {
         facts.environment = Some(Environment::Local);
     }
     let path = percent_decode(path);
+    let path = before_sig(&path);
     if !path.is_empty() {
-        put(facts, "path", &path);
+        put(facts, "path", path);
+    }
+}
+
+/// The part of `s` before any `sig=` (in any case). A signature outside the query, as in a
+/// mangled URL that repeats its query in the path, is still the secret: the fuzzer found
+/// `host/&sig=<sig>&…?sig=…` copying the first one into the `path` fact.
+fn before_sig(s: &str) -> &str {
+    match s.to_ascii_lowercase().find("sig=") {
+        // ASCII lowercasing keeps every byte offset, and `s` is ASCII there.
+        Some(i) => s.get(..i).unwrap_or(""),
+        None => s,
     }
 }
 
@@ -262,6 +275,26 @@ mod tests {
     }
 
     const FAKE_SIG: &str = "sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D";
+
+    #[test]
+    fn a_signature_in_the_path_or_host_is_never_a_fact() {
+        // The fuzzer's find: a second `sig=` before the `?`, so inside the URL's path.
+        let marker = "Zk3QmX9vR2tL8wPn5sYc7JhB4dFgE6aU";
+        for text in [
+            format!("https://a.blob.core.windows.net/c/&sig={marker}&x?sv=1&sig=x"),
+            format!("https://a.blob.core.windows.net/c/%73IG={marker}?sig=x"),
+            format!("a.blob.core.windows.net&Sig={marker}&x/?sig=x"),
+        ] {
+            let f = decode(&text);
+            let json = serde_json::to_string(&f).unwrap();
+            assert!(!json.contains(marker), "{text}: {json}");
+        }
+        let f = decode(&format!(
+            "https://a.blob.core.windows.net/c/&sig={marker}?sig=x"
+        ));
+        assert_eq!(field(&f, "path"), Some("c/&"));
+        assert_eq!(field(&f, "storage_account"), Some("a"));
+    }
 
     #[test]
     fn service_sas_url() {

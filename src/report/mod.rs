@@ -28,14 +28,29 @@ pub fn redact(secret: &[u8]) -> String {
     if n < 12 {
         return format!("…({n})");
     }
-    let prefix = crate::matcher::filter::strip_prefix(secret);
-    let prefix_chars = String::from_utf8_lossy(&secret[..secret.len() - prefix.len()])
-        .chars()
-        .count();
-    // Never show more than a fifth of the value beyond a structural prefix, at most 2 chars.
+    // The prefix is ASCII: its byte length is its length in chars.
+    let prefix_chars = provider_prefix_len(secret);
+    // Never show more than a tenth of the value beyond a provider prefix, at most 2 chars.
     let show = prefix_chars + ((n - prefix_chars) / 10).min(2);
     let shown: String = chars[..show.min(n / 2)].iter().collect();
     format!("{shown}…({n})")
+}
+
+/// Length of a provider prefix worth showing (`ghp_`, `sk_live_`, `xoxb-`, `github_pat_`):
+/// letters and `_`/`-` only, ending in a separator, within the first 16 bytes, with more than
+/// 12 bytes after it. A value that merely has a dash early has none: a UUID's first groups
+/// are secret (the fuzzer found `b5b2260c-871a-93…(40)` showing 16 characters, among them
+/// all of another value found beside it).
+fn provider_prefix_len(secret: &[u8]) -> usize {
+    let mut end = 0;
+    for (i, &b) in secret.iter().take(16).enumerate() {
+        match b {
+            b'_' | b'-' => end = i + 1,
+            b if b.is_ascii_alphabetic() => {}
+            _ => break,
+        }
+    }
+    if secret.len() - end > 12 { end } else { 0 }
 }
 
 /// Hex SHA-256 of the value, or HMAC-SHA-256 when a key is given.
@@ -519,6 +534,16 @@ mod tests {
             "ghp_eG…(40)"
         );
         assert_eq!(redact(b"hunter2"), "…(7)");
+        assert_eq!(
+            redact(b"sk_live_51H8abcdefghijklmnopqrstuv"),
+            "sk_live_51…(34)"
+        );
+        assert_eq!(
+            redact(b"xoxb-1234567890-0987654321-abcdefghijkl"),
+            "xoxb-12…(39)"
+        );
+        // A UUID-shaped value has no provider prefix: two characters show, no more.
+        assert_eq!(redact(b"b5b2260c-871a-93b3-f581-10cbbk60QUe0"), "b5…(36)");
         let r = redact(b"Tr0ub4dor&3xyzzy");
         assert!(r.ends_with("…(16)") && r.chars().count() <= 8, "{r}");
         assert_eq!(
