@@ -296,6 +296,22 @@ impl Scanner {
         r
     }
 
+    /// [`Scanner::scan_blob`], handing back the warnings and stats gathered inside the buffer
+    /// instead of keeping them for [`Scanner::drain_into`]: a history scan scans a blob once,
+    /// before it knows every path the blob is at, and reports them under the right one.
+    pub(crate) fn scan_blob_detached(
+        &self,
+        data: &[u8],
+        meta: &BlobMeta<'_>,
+        scratch: &mut Scratch,
+    ) -> (Option<Vec<Finding>>, Vec<Warning>, Stats) {
+        let cx = Cx::new(&self.opts);
+        let r = self.scan_node(data, meta, scratch, &cx, self.opts.archive_depth);
+        let window = scratch.take_window_bytes();
+        cx.stat(|s| s.regex_window_bytes += window);
+        (r, cx.warnings.into_inner(), cx.stats.into_inner())
+    }
+
     /// Moves the warnings and stats gathered inside buffers into the collector.
     pub fn drain_into(&self, out: &Collector) {
         if let Ok(mut side) = self.side.lock() {

@@ -535,3 +535,152 @@ fn submodules_are_not_followed_but_said() {
         "{v}"
     );
 }
+
+/// Every location of a report as (path, commit, line, rule, at_head), sorted.
+fn located(v: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = groups(v)
+        .iter()
+        .flat_map(|g| {
+            let rule = g["rule"].as_str().unwrap_or_default().to_string();
+            g["locations"].as_array().unwrap().iter().map(move |l| {
+                format!(
+                    "{} {} {} {} {}",
+                    l["path"].as_str().unwrap(),
+                    l["git"]["commit"].as_str().unwrap(),
+                    l["line"],
+                    rule,
+                    l["git"]["at_head"]
+                )
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn zip_of(name: &str, body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.start_file(name, zip::write::SimpleFileOptions::default())
+        .unwrap();
+    w.write_all(body).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// Packed blobs are scanned in pack order while the walk runs, before their paths are
+/// known, and reported under each path afterwards: the report must be the one the same
+/// history gives from loose objects (read one by one after the walk).
+#[test]
+fn a_packed_history_reports_what_the_loose_one_did() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    git_init(d);
+    let lines: String = (0..3000)
+        .map(|i| format!("line {i} of the app\n"))
+        .collect();
+    write_tree(
+        d,
+        &[
+            ("ci/deploy.yml", &format!("token: {GHP_A}\n") as &str),
+            ("app.txt", &lines),
+        ],
+    );
+    git_at(d, &["add", "-A"], "2021-01-01T00:00:00Z");
+    git_at(d, &["commit", "-q", "-m", "c1"], "2021-01-01T00:00:00Z");
+    // The same blob at a second path, in a later commit; a delta of app.txt.
+    write_tree(
+        d,
+        &[
+            ("ci/copy.yml", &format!("token: {GHP_A}\n") as &str),
+            ("app.txt", &format!("{lines}one more line\n")),
+        ],
+    );
+    git_at(d, &["add", "-A"], "2021-02-01T00:00:00Z");
+    git_at(d, &["commit", "-q", "-m", "c2"], "2021-02-01T00:00:00Z");
+    // An archive member (its path is `bundle.zip!inner/.env`) and a binary file.
+    std::fs::write(
+        d.join("bundle.zip"),
+        zip_of("inner/.env", format!("GITHUB_TOKEN={GHO_A}\n").as_bytes()),
+    )
+    .unwrap();
+    std::fs::write(d.join("logo.bin"), [0u8, 159, 146, 150, 0, 1, 2, 3]).unwrap();
+    git_at(d, &["add", "-A"], "2021-03-01T00:00:00Z");
+    git_at(d, &["commit", "-q", "-m", "c3"], "2021-03-01T00:00:00Z");
+    // A blob no commit reaches: in the pack after repacking, never reported.
+    let dangling = Command::new("sh")
+        .args([
+            "-c",
+            &format!("printf 'token = {GHS_A}\\n' | git hash-object -w --stdin"),
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(dangling.status.success());
+    let dangling = String::from_utf8_lossy(&dangling.stdout).trim().to_string();
+
+    let (loose, o) = scan_json(d, &["--git", "."]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    git(d, &["repack", "-q", "-a", "-d"]);
+    // The dangling blob in a pack of its own (repack leaves unreachable loose objects).
+    let own_pack = Command::new("sh")
+        .args([
+            "-c",
+            &format!("echo {dangling} | git pack-objects -q .git/objects/pack/pack"),
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(own_pack.status.success());
+    git(d, &["prune-packed"]);
+    let loose_left = Command::new("git")
+        .args(["count-objects", "-v"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&loose_left.stdout).contains("count: 0\n"),
+        "everything is packed"
+    );
+    git(d, &["cat-file", "-e", &dangling]);
+    let (packed, o) = scan_json(d, &["--git", "."]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+
+    let want = located(&loose);
+    assert_eq!(located(&packed), want);
+    assert!(
+        want.iter().any(|l| l.starts_with("ci/copy.yml ")),
+        "{want:?}"
+    );
+    assert!(
+        want.iter().any(|l| l.starts_with("bundle.zip!inner/.env ")),
+        "{want:?}"
+    );
+    assert!(
+        !serde_json::to_string(&packed).unwrap().contains("ghs_"),
+        "dangling blob"
+    );
+    for k in [
+        "blobs_scanned",
+        "bytes_scanned",
+        "skipped_binary",
+        "commits_walked",
+    ] {
+        assert_eq!(packed["stats"][k], loose["stats"][k], "{k}");
+    }
+    assert_eq!(packed["stats"]["blobs_scanned"], 4, "{}", packed["stats"]);
+    assert_eq!(packed["stats"]["skipped_binary"], 1);
+    assert_eq!(packed["warnings"], loose["warnings"]);
+
+    // Packed and loose together: a commit after the repack.
+    commit_file(
+        d,
+        "later.env",
+        &format!("TOKEN={GHP_B}\n"),
+        "c4",
+        "2021-04-01T00:00:00Z",
+    );
+    let (mixed, _) = scan_json(d, &["--git", "."]);
+    let got = located(&mixed);
+    assert_eq!(got.len(), want.len() + 1, "{got:?}");
+    assert!(got.iter().any(|l| l.starts_with("later.env ")), "{got:?}");
+}

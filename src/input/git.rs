@@ -13,7 +13,7 @@
 
 use crate::Error;
 use crate::matcher::Scratch;
-use crate::model::{Finding, GitOrigin, Stats};
+use crate::model::{Finding, GitOrigin, Stats, Warning};
 use crate::report::rfc3339;
 use crate::scan::{BlobMeta, Collector, Scanner, progress_add};
 use git2::{
@@ -55,11 +55,16 @@ struct CommitMeta {
 
 struct BlobJob {
     oid: Oid,
-    /// Where the blob is in a pack (set before scanning; `None`: loose, or no pack reader).
-    loc: Option<super::pack::Loc>,
     /// (path, index into commits) where the blob was first met, per distinct path.
     paths: Vec<(String, u32)>,
+    /// Scanned while the walk ran (packed blobs).
+    outcome: Option<Outcome>,
 }
+
+/// Blobs the walk meets before they are handed to the scanning threads as one batch.
+/// Larger batches read the packs in longer runs of pack order (warmer delta caches), smaller
+/// ones leave less to scan once the walk is done.
+const SCAN_BATCH: usize = 8192;
 
 fn git_err(repo: &Path, what: &str, e: &git2::Error) -> Error {
     Error(format!("{}: {what}: {}", repo.display(), e.message()))
@@ -148,16 +153,63 @@ pub fn scan_history(
         }
     }
     let hide = since.map(|c| c.id());
+    // Per scanning thread: matcher scratch, pack delta cache, and the matcher's work stats.
+    let threads = rayon::current_num_threads().max(1);
+    let slots: Vec<Mutex<Slot>> = (0..threads)
+        .map(|_| {
+            Mutex::new(Slot {
+                scratch: Scratch::default(),
+                cache: super::pack::Cache::new(DELTA_CACHE_BYTES),
+                work: Stats::default(),
+            })
+        })
+        .collect();
     // The revwalk and commit reads (a quarter of the walk) run on a thread of their own,
     // with their own repository handle, ahead of the tree walk: on rails' history the walk
     // phase took 11.1-12.0 s on one thread.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<CommitMeta, Error>>(1024);
-    std::thread::scope(|scope| -> Result<(), Error> {
+    // Blobs are scanned while the walk runs: every SCAN_BATCH blobs the walk meets go to the
+    // scanning threads, each batch in pack order. Scanning used to wait for the walk, and
+    // one core idled for most of it (rails: an 11-12 s walk, then 8 s on both cores).
+    // Matching does not depend on a blob's path, so a blob is scanned once under a
+    // placeholder path, and reported under each of its paths once the walk has found them
+    // all. Loose blobs are left to step 3.
+    let early: Vec<(u32, Outcome)> = std::thread::scope(|scope| -> Result<_, Error> {
         scope.spawn(move || {
             if let Err(e) = walk_commits(path, gopts, root, hide, out, &tx) {
                 let _ = tx.send(Err(e));
             }
         });
+        let (btx, brx) = std::sync::mpsc::channel::<Vec<(u32, Oid)>>();
+        let scanning = scope.spawn(|| {
+            let mut done: Vec<(u32, Outcome)> = Vec::new();
+            for batch in brx {
+                let batch = in_pack_order(&packs, batch);
+                // Contiguous runs of the pack order per task, so each thread's delta-base
+                // cache stays warm.
+                let run = (batch.len() / (threads * 4)).clamp(1, 4096);
+                let scanned: Vec<(u32, Outcome)> = batch
+                    .par_chunks(run)
+                    .flat_map_iter(|c| c.iter())
+                    .filter_map(|&(loc, i)| {
+                        let slot = rayon::current_thread_index().unwrap_or(0) % threads;
+                        let mut guard = slots[slot].lock().ok()?;
+                        Some((i, scan_packed(scanner, &packs, loc, root, &mut guard, out)))
+                    })
+                    .collect();
+                done.extend(scanned);
+            }
+            done
+        });
+        let batch = SCAN_BATCH;
+        let mut sent = 0;
+        let send = |jobs: &[BlobJob], sent: &mut usize| {
+            let batch = (*sent..jobs.len())
+                .map(|i| (i as u32, jobs[i].oid))
+                .collect();
+            *sent = jobs.len();
+            let _ = btx.send(batch);
+        };
         for msg in rx {
             let meta = msg?;
             let tree_id = meta.tree;
@@ -184,9 +236,24 @@ pub fn scan_history(
                 Ok(tree) => ctx.walk(tree, ""),
                 Err(e) => out.warn(&root.name, format!("tree of commit {oid}: {e}")),
             }
+            if jobs.len() - sent >= batch {
+                send(&jobs, &mut sent);
+            }
         }
-        Ok(())
+        send(&jobs, &mut sent);
+        drop(btx);
+        scanning.join().map_err(|_| {
+            Error(format!(
+                "{}: a scanning thread stopped unexpectedly",
+                path.display()
+            ))
+        })
     })?;
+    for (i, outcome) in early {
+        if let Some(job) = jobs.get_mut(i as usize) {
+            job.outcome = Some(outcome);
+        }
+    }
     let mut sub: Vec<_> = submodules.into_iter().collect();
     sub.sort();
     for s in sub {
@@ -201,19 +268,14 @@ pub fn scan_history(
     drop(tree_cache);
     drop(last_at);
     drop(repo);
-    sort_by_pack_offset(&packs, &mut jobs);
 
-    // 3. Scan each distinct blob once, in parallel: blobs come from our own pack reader
-    //    (libgit2 reads packs behind one process-wide lock), loose or unreadable ones
-    //    from libgit2, one repository handle and one delta cache per thread.
-    let threads = rayon::current_num_threads().max(1);
-    let mut handles = Vec::with_capacity(threads);
+    // 3. Report each distinct blob under its paths: scanned above, or read and scanned now
+    //    (loose blobs, those the pack reader gave up on, and all of them with
+    //    --since-commit): packed ones from our own pack reader (libgit2 reads packs behind
+    //    one process-wide lock), the rest from libgit2, one repository handle per thread.
+    let mut repos = Vec::with_capacity(threads);
     for _ in 0..threads {
-        handles.push(Mutex::new((
-            open(path)?,
-            Scratch::default(),
-            super::pack::Cache::new(DELTA_CACHE_BYTES),
-        )));
+        repos.push(Mutex::new(open(path)?));
     }
     let found: Mutex<Vec<(Finding, bool)>> = Mutex::new(Vec::new());
     let stats = Mutex::new(Stats {
@@ -226,111 +288,30 @@ pub fn scan_history(
         .flat_map_iter(|c| c.iter())
         .for_each(|job| {
             let slot = rayon::current_thread_index().unwrap_or(0) % threads;
-            let Ok(mut guard) = handles[slot].lock() else {
-                return;
-            };
-            let (repo, scratch, cache) = &mut *guard;
-            let Some((first_path, first_commit)) = job.paths.first() else {
-                return;
-            };
-            let c = &commits[*first_commit as usize];
-            let display = || {
-                format!(
-                    "{} (blob {} in commit {})",
-                    first_path,
-                    short(job.oid),
-                    short(c.id)
-                )
-            };
-            let limit = scanner.opts.max_file_size;
-            let packed = job.loc.and_then(|loc| match packs.read(loc, limit, cache) {
-                Ok((_, d)) => Some(Ok(d)),
-                Err(super::pack::ReadError::TooLarge(size)) => Some(Err(size)),
-                Err(super::pack::ReadError::Corrupt(_)) => None,
-            });
-            let owned;
-            let data: &[u8] = match packed {
-                Some(Ok(ref d)) => d,
-                Some(Err(size)) => {
-                    out.warn(
-                        display(),
-                        format!("skipped: {size} bytes is over --max-file-size"),
-                    );
-                    if let Ok(mut s) = stats.lock() {
-                        s.skipped_too_large += 1;
-                    }
-                    return;
-                }
-                // Loose, or the pack reader gave up: libgit2 reads it (or says what is wrong).
-                None => {
-                    let size = match repo.odb().and_then(|odb| odb.read_header(job.oid)) {
-                        Ok((size, _)) => size as u64,
-                        Err(e) => {
-                            return out.warn(
-                                display(),
-                                format!("missing or corrupt object: {}", e.message()),
-                            );
-                        }
-                    };
-                    if size > limit {
-                        out.warn(
-                            display(),
-                            format!("skipped: {size} bytes is over --max-file-size"),
-                        );
-                        if let Ok(mut s) = stats.lock() {
-                            s.skipped_too_large += 1;
-                        }
+            let now: Outcome;
+            let outcome: &Outcome = match &job.outcome {
+                Some(o) if !matches!(o, Outcome::Unread) => o,
+                // Loose, or the pack reader gave up: libgit2 reads it (or says what is
+                // wrong).
+                _ => {
+                    let (Ok(mut guard), Ok(repo)) = (slots[slot].lock(), repos[slot].lock()) else {
                         return;
-                    }
-                    match repo.find_blob(job.oid) {
-                        Ok(b) => {
-                            owned = b;
-                            owned.content()
-                        }
-                        Err(e) => {
-                            return out.warn(
-                                display(),
-                                format!("missing or corrupt object: {}", e.message()),
-                            );
-                        }
-                    }
+                    };
+                    now = scan_loose(scanner, &repo, job.oid, root, &mut guard, out);
+                    &now
                 }
             };
-            let at_head = head_blobs.contains(&job.oid);
-            let mut local: Vec<(Finding, bool)> = Vec::new();
-            for (i, (p, ci)) in job.paths.iter().enumerate() {
-                let cm = &commits[*ci as usize];
-                let origin = GitOrigin {
-                    commit: cm.id.to_string(),
-                    author: cm.author.clone(),
-                    timestamp: cm.time,
-                    date: rfc3339(cm.time),
-                    at_head: false,
-                    blob: Some(job.oid.to_string()),
-                };
-                let meta = BlobMeta {
-                    path: p,
-                    root: root.index,
-                    root_name: &root.name,
-                    git: Some(&origin),
-                    decoded: &[],
-                };
-                match scanner.scan_blob(data, &meta, scratch) {
-                    Some(fs) => local.extend(fs.into_iter().map(|f| (f, at_head))),
-                    None => {
-                        if let Ok(mut s) = stats.lock() {
-                            s.skipped_binary += 1;
-                        }
-                        break;
-                    }
-                }
-                if i == 0 {
-                    if let Ok(mut s) = stats.lock() {
-                        s.blobs_scanned += 1;
-                        s.bytes_scanned += data.len() as u64;
-                    }
-                    progress_add(&out.progress, 1, data.len() as u64);
-                }
+            let mut s = Stats::default();
+            let local = report(
+                job,
+                &commits,
+                outcome,
+                head_blobs.contains(&job.oid),
+                out,
+                &mut s,
+            );
+            if let Ok(mut st) = stats.lock() {
+                st.merge(&s);
             }
             if !local.is_empty()
                 && let Ok(mut f) = found.lock()
@@ -338,7 +319,12 @@ pub fn scan_history(
                 f.extend(local);
             }
         });
-
+    let mut stats = stats.into_inner().unwrap_or_default();
+    for s in slots {
+        if let Ok(s) = s.into_inner() {
+            stats.merge(&s.work);
+        }
+    }
     // 4. A value is at HEAD if any blob holding it is in HEAD's tree.
     let found = found.into_inner().unwrap_or_default();
     let at_head: HashSet<Vec<u8>> = found
@@ -356,23 +342,228 @@ pub fn scan_history(
         })
         .collect();
     out.findings(findings);
-    out.stats(&stats.into_inner().unwrap_or_default());
+    out.stats(&stats);
     Ok(())
 }
 
-/// Reorders blobs into pack order (pack files by name, then offset), loose objects last,
-/// and records where each blob is.
+/// Stands for a blob's path while it is scanned before its paths are known. A real path
+/// never holds a NUL (git tree entry names cannot), so only placeholders are rewritten.
+const UNPLACED: &str = "\0";
+
+/// Per-thread scanning state.
+struct Slot {
+    scratch: Scratch,
+    cache: super::pack::Cache,
+    /// The matcher's work (regex window bytes, decoded spans, …), counted where it is done.
+    work: Stats,
+}
+
+/// One blob's scan, before it is reported under each of its paths.
+enum Outcome {
+    Scanned {
+        size: u64,
+        /// `None` (the common case) when the blob gave nothing to report.
+        found: Option<Box<Found>>,
+    },
+    Binary,
+    TooLarge(u64),
+    /// The pack reader gave up (or it is not a blob there): libgit2 reads it.
+    Unread,
+    /// libgit2 could not read it either.
+    Failed(String),
+}
+
+/// What a scanned blob reports, paths given as [`UNPLACED`] (plus `!member` inside archives).
+struct Found {
+    findings: Vec<Finding>,
+    warnings: Vec<Warning>,
+    /// Archive members skipped for size, reported under the blob's first path.
+    too_large: Vec<String>,
+    too_large_count: u64,
+}
+
+/// `path` with its placeholder replaced by the real path `real`.
+fn place(path: &str, real: &str) -> String {
+    match path.strip_prefix(UNPLACED) {
+        Some(rest) => format!("{real}{rest}"),
+        None => path.to_string(),
+    }
+}
+
+/// Reads one packed object and, if it is a blob, scans it.
+fn scan_packed(
+    scanner: &Scanner,
+    packs: &super::pack::Packs,
+    loc: super::pack::Loc,
+    root: &Root<'_>,
+    slot: &mut Slot,
+    out: &Collector,
+) -> Outcome {
+    match packs.read(loc, scanner.opts.max_file_size, &mut slot.cache) {
+        Ok((super::pack::Kind::Blob, data)) => scan_data(scanner, &data, root, slot, out),
+        Ok(_) | Err(super::pack::ReadError::Corrupt(_)) => Outcome::Unread,
+        Err(super::pack::ReadError::TooLarge(size)) => Outcome::TooLarge(size),
+    }
+}
+
+/// Reads one blob through libgit2 (loose, or in a pack our reader gave up on) and scans it.
+fn scan_loose(
+    scanner: &Scanner,
+    repo: &Repository,
+    oid: Oid,
+    root: &Root<'_>,
+    slot: &mut Slot,
+    out: &Collector,
+) -> Outcome {
+    let failed = |e: git2::Error| Outcome::Failed(e.message().to_string());
+    let size = match repo.odb().and_then(|odb| odb.read_header(oid)) {
+        Ok((size, _)) => size as u64,
+        Err(e) => return failed(e),
+    };
+    if size > scanner.opts.max_file_size {
+        return Outcome::TooLarge(size);
+    }
+    match repo.find_blob(oid) {
+        Ok(b) => scan_data(scanner, b.content(), root, slot, out),
+        Err(e) => failed(e),
+    }
+}
+
+fn scan_data(
+    scanner: &Scanner,
+    data: &[u8],
+    root: &Root<'_>,
+    slot: &mut Slot,
+    out: &Collector,
+) -> Outcome {
+    progress_add(&out.progress, 1, data.len() as u64);
+    let meta = BlobMeta {
+        path: UNPLACED,
+        root: root.index,
+        root_name: &root.name,
+        git: None,
+        decoded: &[],
+    };
+    let (r, warnings, mut work) = scanner.scan_blob_detached(data, &meta, &mut slot.scratch);
+    let too_large = std::mem::take(&mut work.skipped_too_large_paths);
+    let too_large_count = std::mem::take(&mut work.skipped_too_large);
+    slot.work.merge(&work);
+    let Some(findings) = r else {
+        return Outcome::Binary;
+    };
+    let found = (!findings.is_empty() || !warnings.is_empty() || too_large_count > 0).then(|| {
+        Box::new(Found {
+            findings,
+            warnings,
+            too_large,
+            too_large_count,
+        })
+    });
+    Outcome::Scanned {
+        size: data.len() as u64,
+        found,
+    }
+}
+
+/// A blob's outcome reported under each of its (path, commit): its findings once per path
+/// (each marked with whether the blob is in HEAD's tree), its warnings and counts once.
+fn report(
+    job: &BlobJob,
+    commits: &[CommitMeta],
+    outcome: &Outcome,
+    at_head: bool,
+    out: &Collector,
+    stats: &mut Stats,
+) -> Vec<(Finding, bool)> {
+    let Some((first_path, first_commit)) = job.paths.first() else {
+        return Vec::new();
+    };
+    let display = || {
+        let c = commits.get(*first_commit as usize).map(|c| short(c.id));
+        format!(
+            "{} (blob {} in commit {})",
+            first_path,
+            short(job.oid),
+            c.unwrap_or_default()
+        )
+    };
+    let (size, found) = match outcome {
+        Outcome::Scanned { size, found } => (*size, found),
+        Outcome::Binary => {
+            stats.skipped_binary += 1;
+            return Vec::new();
+        }
+        Outcome::TooLarge(size) => {
+            out.warn(
+                display(),
+                format!("skipped: {size} bytes is over --max-file-size"),
+            );
+            stats.skipped_too_large += 1;
+            return Vec::new();
+        }
+        Outcome::Unread => {
+            out.warn(display(), "missing or corrupt object");
+            return Vec::new();
+        }
+        Outcome::Failed(e) => {
+            out.warn(display(), format!("missing or corrupt object: {e}"));
+            return Vec::new();
+        }
+    };
+    stats.blobs_scanned += 1;
+    stats.bytes_scanned += size;
+    let Some(found) = found else {
+        return Vec::new();
+    };
+    for w in &found.warnings {
+        out.warn(place(&w.path, first_path), w.message.clone());
+    }
+    stats.skipped_too_large += found.too_large_count;
+    for p in &found.too_large {
+        if stats.skipped_too_large_paths.len() < 100 {
+            stats.skipped_too_large_paths.push(place(p, first_path));
+        }
+    }
+    let mut local = Vec::with_capacity(found.findings.len() * job.paths.len());
+    for (p, ci) in &job.paths {
+        let Some(cm) = commits.get(*ci as usize) else {
+            continue;
+        };
+        let origin = GitOrigin {
+            commit: cm.id.to_string(),
+            author: cm.author.clone(),
+            timestamp: cm.time,
+            date: rfc3339(cm.time),
+            at_head: false,
+            blob: Some(job.oid.to_string()),
+        };
+        for f in &found.findings {
+            let mut f = f.clone();
+            f.location.path = place(&f.location.path, p);
+            f.location.git = Some(origin.clone());
+            local.push((f, at_head));
+        }
+    }
+    local
+}
+
+/// A batch of blobs (job index, id) in pack order (pack files by name, then offset), each with
+/// where it is; loose ones are left out.
 ///
 /// Packs store each object's delta base before it (OFS_DELTA points backwards) and chains run
 /// from newer to older versions, while history order meets the oldest version first; reading
 /// in history order resolves every delta chain from scratch. Pack order is what `git cat-file
 /// --batch-all-objects --unordered` uses, and what keeps the per-thread delta cache warm.
-fn sort_by_pack_offset(packs: &super::pack::Packs, jobs: &mut [BlobJob]) {
-    for j in jobs.iter_mut() {
-        j.loc = packs.locate(j.oid.as_bytes());
-    }
-    // `None` (loose) sorts after every `Some`.
-    jobs.sort_unstable_by_key(|j| (j.loc.is_none(), j.loc));
+fn in_pack_order(
+    packs: &super::pack::Packs,
+    batch: Vec<(u32, Oid)>,
+) -> Vec<(super::pack::Loc, u32)> {
+    let mut out: Vec<_> = batch
+        .into_iter()
+        .filter_map(|(i, oid)| packs.locate(oid.as_bytes()).map(|l| (l, i)))
+        .collect();
+    out.sort_unstable();
+    out
 }
 
 fn short(oid: Oid) -> String {
@@ -598,8 +789,8 @@ impl TreeCtx<'_, '_> {
                         self.blob_index.insert(id, self.jobs.len());
                         self.jobs.push(BlobJob {
                             oid,
-                            loc: None,
                             paths: vec![(join(entry.name), self.commit)],
+                            outcome: None,
                         });
                     }
                 }
@@ -1145,19 +1336,19 @@ mod tests {
             }
         }
         assert!(packs.locate(&[0u8; 20]).is_none());
-        // Sorting puts jobs in pack-offset order.
-        let mut jobs: Vec<BlobJob> = by_offset
+        // A batch in history order comes back in pack-offset order, every blob located.
+        let batch: Vec<(u32, Oid)> = by_offset
             .iter()
             .rev()
-            .map(|(_, oid)| BlobJob {
-                oid: *oid,
-                loc: None,
-                paths: vec![],
-            })
+            .enumerate()
+            .map(|(i, (_, oid))| (i as u32, *oid))
             .collect();
-        sort_by_pack_offset(&packs, &mut jobs);
-        let offs: Vec<u64> = jobs.iter().map(|j| j.loc.unwrap().offset).collect();
+        let sorted = in_pack_order(&packs, batch);
+        assert_eq!(sorted.len(), by_offset.len());
+        let offs: Vec<u64> = sorted.iter().map(|(l, _)| l.offset).collect();
         assert!(offs.windows(2).all(|w| w[0] <= w[1]));
+        let n = by_offset.len() as u32;
+        assert!(sorted.iter().all(|(_, i)| *i < n));
     }
 }
 
