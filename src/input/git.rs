@@ -3,9 +3,10 @@
 //! History: commits are walked parents-first from the selected refs, and each commit's tree is
 //! walked skipping every subtree already seen, so a blob is met first in the commit that
 //! introduced it and every distinct blob is scanned exactly once, in parallel, one blob in
-//! memory per thread, while the walk is still running (in batches, in pack order). Findings are attributed to the path and introducing commit, and marked
-//! "at HEAD" when the same value is still in HEAD's tree (a secret removed from HEAD is still
-//! in history and still extractable, but less exposed).
+//! memory per thread, while the walk is still running (in batches, in pack order). Findings
+//! are attributed to the path and introducing commit, and marked "at HEAD" when the same value
+//! is still in HEAD's tree (a secret removed from HEAD is still in history and still
+//! extractable, but less exposed).
 //!
 //! Staged: the index blobs of files added or changed relative to HEAD, with findings kept only
 //! on lines the change adds, so a pre-commit hook never blocks on a secret that was already
