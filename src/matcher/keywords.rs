@@ -47,6 +47,8 @@ pub struct Keywords {
     output_ranges: Vec<(u32, u32)>,
     /// Number of byte classes: the width of one state's row in `trans`.
     stride: u32,
+    /// Automaton states (`trans` is longer: padded to a power of two).
+    states: usize,
     /// Keyword indices, grouped per match state.
     outputs: Vec<u32>,
     lens: Vec<u32>,
@@ -142,6 +144,11 @@ impl Keywords {
                 table[row + c] = new_id[trans[old * stride + c] as usize];
             }
         }
+        // Padded to a power of two, so the walks index it as `i & (len - 1)`: provably in
+        // bounds, which drops the bounds check from every step of the hot loop (padding
+        // rows are never reached: every stored id is below `n * stride`).
+        let states = n;
+        table.resize((n * stride).next_power_of_two(), 0);
         let mut output_ranges = Vec::with_capacity(matching.len());
         let mut outputs = Vec::new();
         for &old in &matching {
@@ -159,12 +166,13 @@ impl Keywords {
             max_len: lens.iter().copied().max().unwrap_or(1) as usize,
             lens,
             start: new_id[0],
+            states,
         })
     }
 
     /// Number of automaton states (for diagnostics).
     pub fn states(&self) -> usize {
-        self.trans.len() / self.stride as usize
+        self.states
     }
 
     /// Length of the longest keyword.
@@ -220,6 +228,7 @@ impl Keywords {
         }
         let common = bounds.iter().map(|&(f, _, e)| e - f).min().unwrap_or(0);
         let (t, c) = (&self.trans[..], &self.classes);
+        let mask = t.len() - 1;
         let fm = self.first_match;
         let mut st = [self.start; LANES];
         let f = bounds.map(|(from, _, _)| from);
@@ -229,7 +238,7 @@ impl Keywords {
             &hay[f[2]..f[2] + common],
             &hay[f[3]..f[3] + common],
         );
-        let step = |s: u32, b: u8| t[(s + c[b as usize]) as usize];
+        let step = |s: u32, b: u8| t[(s + c[b as usize]) as usize & mask];
         for (k, (((&b0, &b1), &b2), &b3)) in h0.iter().zip(h1).zip(h2).zip(h3).enumerate() {
             st = [
                 step(st[0], b0),
@@ -250,7 +259,7 @@ impl Keywords {
             let (from, rs, re) = bounds[l];
             let mut s = st[l];
             for (p, &b) in hay.iter().enumerate().take(re).skip(from + common) {
-                s = t[(s + c[b as usize]) as usize];
+                s = t[(s + c[b as usize]) as usize & mask];
                 if s >= fm && p >= rs {
                     self.emit(s, p, &mut lanes[l]);
                 }
@@ -264,9 +273,10 @@ impl Keywords {
     /// One walk over `hay[from..end]`, reporting occurrences ending at or after `report_from`.
     fn walk(&self, hay: &[u8], from: usize, end: usize, report_from: usize, out: &mut Vec<Hit>) {
         let (t, c, fm) = (&self.trans[..], &self.classes, self.first_match);
+        let mask = t.len() - 1;
         let mut s = self.start;
         for (p, &b) in hay.iter().enumerate().take(end).skip(from) {
-            s = t[(s + c[b as usize]) as usize];
+            s = t[(s + c[b as usize]) as usize & mask];
             if s >= fm && p >= report_from {
                 self.emit(s, p, out);
             }
