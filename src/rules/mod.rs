@@ -176,9 +176,20 @@ pub struct RuleSet {
 impl RuleSet {
     /// The rules compiled into the binary.
     pub fn embedded() -> Result<RuleSet, RuleError> {
+        // The files are parsed in parallel (parsing TOML was 6% of the instructions of a
+        // scan of git.git's 48 MB tree, all of it before the first file is read), then
+        // merged in their fixed order.
+        use rayon::prelude::*;
+        let files: Vec<(String, RuleFile)> = EMBEDDED_RULES
+            .par_iter()
+            .map(|(name, text)| {
+                let origin = format!("rules/{name}");
+                parse_file(&origin, text).map(|f| (origin, f))
+            })
+            .collect::<Result<_, _>>()?;
         let mut set = RuleSet::default();
-        for (name, text) in EMBEDDED_RULES {
-            set.add_file(&format!("rules/{name}"), text)?;
+        for (origin, file) in files {
+            set.merge_file(&origin, file)?;
         }
         Ok(set)
     }
@@ -246,10 +257,11 @@ impl RuleSet {
 
     /// Parses one rules file and adds its rules, replacing rules with the same id.
     pub fn add_file(&mut self, origin: &str, text: &str) -> Result<(), RuleError> {
-        let file: RuleFile = toml::from_str(text).map_err(|e| RuleError {
-            origin: origin.to_string(),
-            message: e.to_string().trim().replace('\n', " "),
-        })?;
+        let file = parse_file(origin, text)?;
+        self.merge_file(origin, file)
+    }
+
+    fn merge_file(&mut self, origin: &str, file: RuleFile) -> Result<(), RuleError> {
         for mut rule in file.rules {
             if rule.provider.is_empty() {
                 rule.provider = file.provider.clone();
@@ -334,6 +346,13 @@ fn check_rule(rule: &Rule) -> Result<(), String> {
         return Err(format!("unknown introspect decoder '{d}'"));
     }
     Ok(())
+}
+
+fn parse_file(origin: &str, text: &str) -> Result<RuleFile, RuleError> {
+    toml::from_str(text).map_err(|e| RuleError {
+        origin: origin.to_string(),
+        message: e.to_string().trim().replace('\n', " "),
+    })
 }
 
 #[cfg(test)]
