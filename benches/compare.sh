@@ -371,6 +371,13 @@ measure() {
     awk "BEGIN{exit !($wall > $SLOW_SECS)}" && break
   done
   local findings note="best of $i"
+  # gitleaks/betterleaks `git` stop at the first object git cannot read, exit as if
+  # done, and only say so on stderr: put how far they got in the row.
+  local partial
+  partial=$(sed 's/\x1b\[[0-9;]*m//g' "$err" | grep -aoE '[0-9]+ commits scanned' | tail -n1)
+  if [ -n "$partial" ] && grep -aq 'fatal: unable to read' "$err"; then
+    note="$note; STOPPED EARLY: $partial, then 'unable to read' an object"
+  fi
   [ "$report" = stdout ] && report=$out
   [ -e "$report" ] || { na "$name" "exit $rc but no report written"; return; }
   findings=$(count_findings "$kind" "$report")
