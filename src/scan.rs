@@ -288,10 +288,7 @@ impl Scanner {
         meta: &BlobMeta<'_>,
         scratch: &mut Scratch,
     ) -> Option<Vec<Finding>> {
-        let cx = Cx::new(&self.opts);
-        let r = self.scan_node(data, meta, scratch, &cx, self.opts.archive_depth);
-        let window = scratch.take_window_bytes();
-        cx.stat(|s| s.regex_window_bytes += window);
+        let (r, cx) = self.scan_top(data, meta, scratch);
         self.absorb(cx);
         r
     }
@@ -305,11 +302,22 @@ impl Scanner {
         meta: &BlobMeta<'_>,
         scratch: &mut Scratch,
     ) -> (Option<Vec<Finding>>, Vec<Warning>, Stats) {
+        let (r, cx) = self.scan_top(data, meta, scratch);
+        (r, cx.warnings.into_inner(), cx.stats.into_inner())
+    }
+
+    /// One top-level buffer, with the context that gathered its warnings and stats.
+    fn scan_top(
+        &self,
+        data: &[u8],
+        meta: &BlobMeta<'_>,
+        scratch: &mut Scratch,
+    ) -> (Option<Vec<Finding>>, Cx) {
         let cx = Cx::new(&self.opts);
         let r = self.scan_node(data, meta, scratch, &cx, self.opts.archive_depth);
         let window = scratch.take_window_bytes();
         cx.stat(|s| s.regex_window_bytes += window);
-        (r, cx.warnings.into_inner(), cx.stats.into_inner())
+        (r, cx)
     }
 
     /// Moves the warnings and stats gathered inside buffers into the collector.

@@ -202,7 +202,6 @@ pub fn scan_history(
             }
             done
         });
-        let batch = SCAN_BATCH;
         let mut sent = 0;
         let send = |jobs: &[BlobJob], sent: &mut usize| {
             let batch = (*sent..jobs.len())
@@ -237,7 +236,7 @@ pub fn scan_history(
                 Ok(tree) => ctx.walk(tree, ""),
                 Err(e) => out.warn(&root.name, format!("tree of commit {oid}: {e}")),
             }
-            if jobs.len() - sent >= batch {
+            if jobs.len() - sent >= SCAN_BATCH {
                 send(&jobs, &mut sent);
             }
         }
@@ -271,56 +270,42 @@ pub fn scan_history(
     drop(repo);
 
     // 3. Report each distinct blob under its paths: scanned above, or read and scanned now
-    //    (loose blobs, those the pack reader gave up on, and all of them with
-    //    --since-commit): packed ones from our own pack reader (libgit2 reads packs behind
-    //    one process-wide lock), the rest from libgit2, one repository handle per thread.
+    //    through libgit2 (loose blobs, and those the pack reader gave up on), one repository
+    //    handle per thread.
     let mut repos = Vec::with_capacity(threads);
     for _ in 0..threads {
         repos.push(Mutex::new(open(path)?));
     }
     let found: Mutex<Vec<(Finding, bool)>> = Mutex::new(Vec::new());
-    let stats = Mutex::new(Stats {
+    jobs.par_iter().for_each(|job| {
+        let slot = rayon::current_thread_index().unwrap_or(0) % threads;
+        let Ok(mut guard) = slots[slot].lock() else {
+            return;
+        };
+        let now: Outcome;
+        let outcome: &Outcome = match &job.outcome {
+            Some(o) if !matches!(o, Outcome::Unread) => o,
+            // Loose, or the pack reader gave up: libgit2 reads it (or says what is wrong).
+            _ => {
+                let Ok(repo) = repos[slot].lock() else {
+                    return;
+                };
+                now = scan_loose(scanner, &repo, job.oid, root, &mut guard, out);
+                &now
+            }
+        };
+        let at_head = head_blobs.contains(&job.oid);
+        let local = report(job, &commits, outcome, at_head, out, &mut guard.work);
+        if !local.is_empty()
+            && let Ok(mut f) = found.lock()
+        {
+            f.extend(local);
+        }
+    });
+    let mut stats = Stats {
         commits_walked: commits.len() as u64,
         ..Stats::default()
-    });
-    // Contiguous runs of the pack order per task, so each thread's delta-base cache stays warm.
-    let run = (jobs.len() / (threads * 16)).clamp(1, 4096);
-    jobs.par_chunks(run)
-        .flat_map_iter(|c| c.iter())
-        .for_each(|job| {
-            let slot = rayon::current_thread_index().unwrap_or(0) % threads;
-            let now: Outcome;
-            let outcome: &Outcome = match &job.outcome {
-                Some(o) if !matches!(o, Outcome::Unread) => o,
-                // Loose, or the pack reader gave up: libgit2 reads it (or says what is
-                // wrong).
-                _ => {
-                    let (Ok(mut guard), Ok(repo)) = (slots[slot].lock(), repos[slot].lock()) else {
-                        return;
-                    };
-                    now = scan_loose(scanner, &repo, job.oid, root, &mut guard, out);
-                    &now
-                }
-            };
-            let mut s = Stats::default();
-            let local = report(
-                job,
-                &commits,
-                outcome,
-                head_blobs.contains(&job.oid),
-                out,
-                &mut s,
-            );
-            if let Ok(mut st) = stats.lock() {
-                st.merge(&s);
-            }
-            if !local.is_empty()
-                && let Ok(mut f) = found.lock()
-            {
-                f.extend(local);
-            }
-        });
-    let mut stats = stats.into_inner().unwrap_or_default();
+    };
     for s in slots {
         if let Ok(s) = s.into_inner() {
             stats.merge(&s.work);
@@ -355,7 +340,8 @@ const UNPLACED: &str = "\0";
 struct Slot {
     scratch: Scratch,
     cache: super::pack::Cache,
-    /// The matcher's work (regex window bytes, decoded spans, …), counted where it is done.
+    /// This thread's counts: the matcher's work (regex window bytes, decoded spans, …) where
+    /// it is done, and the blobs it reported.
     work: Stats,
 }
 
