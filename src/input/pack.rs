@@ -154,12 +154,48 @@ impl Pack {
             objects,
             bounds: Vec::with_capacity(objects + 1),
         };
-        for i in 0..objects {
-            pack.bounds.push(pack.offset_at(i)?);
+        if !pack.bounds_from_rev(idx_path) {
+            pack.bounds.clear();
+            for i in 0..objects {
+                pack.bounds.push(pack.offset_at(i)?);
+            }
+            pack.bounds.sort_unstable();
         }
-        pack.bounds.sort_unstable();
         pack.bounds.push(len - 20);
         Some(pack)
+    }
+
+    /// Fills `bounds` (object offsets in pack order) from the pack's reverse index
+    /// (`pack-*.rev`, written by git since 2.41 by default): it lists the idx positions in
+    /// pack order, so the offsets come out sorted. Sorting 1.24 million offsets instead cost
+    /// 225M instructions (~60 ms, before the walk can start) on rails. False, with `bounds`
+    /// partly filled, when there is no such file or it does not fit this pack: any entry out
+    /// of range or out of order, and the caller sorts.
+    fn bounds_from_rev(&mut self, idx_path: &Path) -> bool {
+        const HEADER: usize = 12;
+        let Ok(rev) = std::fs::read(idx_path.with_extension("rev")) else {
+            return false;
+        };
+        if rev.len() != HEADER + self.objects * 4 + 40
+            || rev.get(..4) != Some(b"RIDX")
+            || be32(&rev, 4) != Some(1)
+            || be32(&rev, 8) != Some(1)
+        {
+            return false;
+        }
+        let mut last = None;
+        for chunk in rev[HEADER..HEADER + self.objects * 4].chunks_exact(4) {
+            let i = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) as usize;
+            let Some(off) = (i < self.objects).then(|| self.offset_at(i)).flatten() else {
+                return false;
+            };
+            if last.is_some_and(|l| off <= l) {
+                return false;
+            }
+            last = Some(off);
+            self.bounds.push(off);
+        }
+        true
     }
 
     fn offset_at(&self, i: usize) -> Option<u64> {
@@ -649,6 +685,67 @@ pub fn tree_entries(data: &[u8]) -> impl Iterator<Item = Result<TreeEntry<'_>, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(ok, "git {args:?}");
+    }
+
+    /// Offsets from the reverse index are the sorted offsets; a damaged one is not used.
+    #[test]
+    fn reverse_index_gives_the_sorted_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        git(repo, &["init", "-q"]);
+        for i in 0..40 {
+            std::fs::write(
+                repo.join(format!("f{}", i % 7)),
+                format!("line {i}\n").repeat(i + 1),
+            )
+            .unwrap();
+            git(repo, &["add", "-A"]);
+            git(repo, &["commit", "-q", "-m", &format!("c{i}")]);
+        }
+        git(
+            repo,
+            &["-c", "pack.writeReverseIndex=true", "repack", "-adq"],
+        );
+        let pack_dir = repo.join(".git/objects/pack");
+        let idx = std::fs::read_dir(&pack_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "idx"))
+            .unwrap();
+        let rev = idx.with_extension("rev");
+        assert!(rev.exists(), "git wrote no .rev");
+        let with_rev = Pack::open(&idx).unwrap();
+        let bytes = std::fs::read(&rev).unwrap();
+        std::fs::remove_file(&rev).unwrap();
+        let sorted = Pack::open(&idx).unwrap();
+        assert!(with_rev.objects > 100);
+        assert_eq!(with_rev.bounds, sorted.bounds);
+        // Two entries swapped: out of order, so the offsets are sorted instead.
+        let mut bad = bytes.clone();
+        bad.copy_within(12..16, 40);
+        bad[16..20].copy_from_slice(&bytes[12..16]);
+        std::fs::write(&rev, &bad).unwrap();
+        assert_eq!(Pack::open(&idx).unwrap().bounds, sorted.bounds);
+        // Truncated.
+        std::fs::write(&rev, &bytes[..bytes.len() - 1]).unwrap();
+        assert_eq!(Pack::open(&idx).unwrap().bounds, sorted.bounds);
+    }
 
     #[test]
     fn delta_copy_and_insert() {
