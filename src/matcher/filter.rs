@@ -74,6 +74,8 @@ const DOCUMENTED_EXAMPLES: &[&[u8]] = &[
     b"2YotnFZFEjr1zCsicMWpAA",           // RFC 6749 example access token
     b"tGzv3JOkF0XG5Qx2TlKWIA",           // RFC 6749 example refresh token
     b"abcdef.0123456789abcdef",          // kubeadm's documented bootstrap token
+    // Telegram Bot API docs, "Authorizing your bot" (core.telegram.org/bots/api).
+    b"110201543:AAHdqTcvCH1vGWJxfSe1ofSAs0K5PALDsaw",
 ];
 
 /// Templating and lookup syntax that means the value is filled in elsewhere.
@@ -236,6 +238,7 @@ mod tests {
             b"0000000000000000",
             b"password",
             b"sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            b"110201543:AAHdqTcvCH1vGWJxfSe1ofSAs0K5PALDsaw",
             b"ghp_abc...",
             b"%(db_password)s",
             b"dummy-pass",
