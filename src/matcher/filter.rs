@@ -46,6 +46,9 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"not_a_real",
     b"xxxxxx",
     b"******",
+    // Magic numbers typed as stand-ins (`https://cafebabe:deadbeef@host`).
+    b"deadbeef",
+    b"cafebabe",
     b"\xe2\x80\xa6", // … (an already-redacted value)
 ];
 
@@ -246,6 +249,8 @@ mod tests {
             b"$TOKEN",
             b"%TOKEN%",
             b"process.env.TOKEN",
+            b"deadbeef",
+            b"x-CAFEBABE-1",
         ] {
             assert!(is_placeholder(p, None), "{}", String::from_utf8_lossy(p));
         }
