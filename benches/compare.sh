@@ -290,13 +290,20 @@ build_tree() { # sets TREE, unless --tree gave it
     name=$name+$(basename "$extra")-x$EXTRA_COPIES
   fi
   TREE=$BENCH_DIR/corpus/$name
-  if [ ! -e "$TREE.done" ]; then
+  # The .done file (beside the tree, so that it is not scanned) records what the tree was
+  # built from: the clones' sources and commits. A tree built from another clone under the
+  # same name (after --repo changed) is rebuilt, not reused.
+  local made_from
+  made_from=$(for r in "$main" ${extra:+"$extra"}; do
+    printf '%s %s\n' "$(cat "$r.src" 2>/dev/null)" "$(git -C "$r" rev-parse -q --verify HEAD 2>/dev/null)"
+  done)
+  if [ ! -e "$TREE.done" ] || [ "$(cat "$TREE.done")" != "$made_from" ]; then
     log "building $TREE"
     rm -rf "$TREE"; mkdir -p "$TREE"
     local i
     for i in $(seq 1 "$COPIES"); do copy_worktree "$main" "$TREE/$(basename "$main")$i"; done
     for i in $(seq 1 "$EXTRA_COPIES"); do copy_worktree "$extra" "$TREE/$(basename "$extra")$i"; done
-    touch "$TREE.done"   # beside the tree, so that it is not scanned
+    printf '%s\n' "$made_from" >"$TREE.done"
   fi
 }
 
