@@ -1134,11 +1134,12 @@ fn added_lines(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::process::Command;
 
-    fn git(dir: &Path, args: &[&str]) -> String {
+    /// Runs git in `dir` with a fixed identity; panics unless it succeeds.
+    pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
         let o = Command::new("git")
             .args(args)
             .current_dir(dir)

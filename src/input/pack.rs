@@ -685,23 +685,7 @@ pub fn tree_entries(data: &[u8]) -> impl Iterator<Item = Result<TreeEntry<'_>, S
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn git(dir: &Path, args: &[&str]) {
-        let ok = std::process::Command::new("git")
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(ok, "git {args:?}");
-    }
+    use crate::input::git::tests::git;
 
     /// Offsets from the reverse index are the sorted offsets; a damaged one is not used.
     #[test]

@@ -508,47 +508,45 @@ mod tests {
     use super::*;
     use crate::rules::{DEFAULT_LOOKBEHIND, DEFAULT_WINDOW};
 
-    fn set(extra: &str) -> RuleSet {
+    /// A rule set of `[[rule]]` blocks made by [`rule`].
+    fn set(rules: &[String]) -> RuleSet {
         let mut s = RuleSet::default();
-        s.add_file("t.toml", extra).unwrap();
+        s.add_file("t.toml", &format!("provider = \"T\"\n{}", rules.concat()))
+            .unwrap();
         s
     }
 
-    const TWO_RULES: &str = r#"
-provider = "T"
-[[rule]]
-id = "t.specific"
-name = "n"
-kind = "k"
-description = "d"
-keywords = ["tok_"]
-pattern = '\b(?P<secret>tok_[a-z0-9]{10})\b'
-scope = "fixed-broad"
-lifetime = "never"
-lifetime_default = "x"
-mints = false
-reach = ["chat"]
-revoke = "r"
+    /// A rule with placeholder metadata: `extra` holds any further TOML lines.
+    fn rule(id: &str, keyword: &str, extra: &str, pattern: &str) -> String {
+        format!(
+            "[[rule]]\nid = \"{id}\"\nname = \"n\"\nkind = \"k\"\ndescription = \"d\"\n\
+             keywords = [\"{keyword}\"]\n{extra}\npattern = '{pattern}'\nscope = \"fixed-broad\"\n\
+             lifetime = \"never\"\nlifetime_default = \"x\"\nmints = false\nreach = [\"chat\"]\n\
+             revoke = \"r\"\n"
+        )
+    }
 
-[[rule]]
-id = "t.generic"
-name = "n"
-kind = "k"
-description = "d"
-keywords = ["secret"]
-generic = true
-pattern = 'secret\s*=\s*(?P<secret>[a-z0-9_]{8,})'
-scope = "fixed-broad"
-lifetime = "never"
-lifetime_default = "x"
-mints = false
-reach = ["chat"]
-revoke = "r"
-"#;
+    /// A provider rule and a generic one.
+    fn two_rules() -> RuleSet {
+        set(&[
+            rule(
+                "t.specific",
+                "tok_",
+                "",
+                r"\b(?P<secret>tok_[a-z0-9]{10})\b",
+            ),
+            rule(
+                "t.generic",
+                "secret",
+                "generic = true",
+                r"secret\s*=\s*(?P<secret>[a-z0-9_]{8,})",
+            ),
+        ])
+    }
 
     #[test]
     fn specific_beats_generic_and_windows_merge() {
-        let e = Engine::new(&set(TWO_RULES)).unwrap();
+        let e = Engine::new(&two_rules()).unwrap();
         let mut s = Scratch::default();
         let hay = b"secret = tok_a1b2c3d4e5\nTOK_ tok_z9y8x7w6v5 secret=qwpoeiruty12";
         let ms = e.scan(hay, &mut s);
@@ -557,28 +555,18 @@ revoke = "r"
         assert_eq!(&hay[ms[0].secret.clone()], b"tok_a1b2c3d4e5");
     }
 
-    const NAMED_GROUPS: &str = r#"
-provider = "T"
-[[rule]]
-id = "t.assign"
-name = "n"
-kind = "k"
-description = "d"
-keywords = ["token"]
-generic = true
-validator = "generic_value"
-pattern = '(?P<name>\w*(?i:token)\w*)\s*=\s*(?:"(?P<secret>[^"]+)"|(?P<secret_bare>[^\s"]+))'
-scope = "fixed-broad"
-lifetime = "never"
-lifetime_default = "x"
-mints = false
-reach = ["chat"]
-revoke = "r"
-"#;
+    fn named_groups() -> RuleSet {
+        set(&[rule(
+            "t.assign",
+            "token",
+            "generic = true\nvalidator = \"generic_value\"",
+            r#"(?P<name>\w*(?i:token)\w*)\s*=\s*(?:"(?P<secret>[^"]+)"|(?P<secret_bare>[^\s"]+))"#,
+        )])
+    }
 
     #[test]
     fn alternative_secret_groups_and_name_reach_the_validator() {
-        let e = Engine::new(&set(NAMED_GROUPS)).unwrap();
+        let e = Engine::new(&named_groups()).unwrap();
         let mut s = Scratch::default();
         let hay = b"API_TOKEN = \"Zf3D0LXCM3EIMbgJpUNnkRtO\"\nBOT_TOKEN = xq8M2nV7pL0sK4rT9wY3\n\
                     csrf_token = Zf3D0LXCM3EIMbgJpUNnkRtO\ntoken = config.api_token\n";
@@ -592,45 +580,27 @@ revoke = "r"
         assert!(ms.iter().all(|m| !m.validated));
     }
 
-    const CONTEXT_KEYWORD: &str = r#"
-provider = "T"
-[[rule]]
-id = "t.context"
-name = "n"
-kind = "k"
-description = "d"
-keywords = ["nuget"]
-pattern = '\b(?P<secret>oy2[a-z0-9]{43})\b'
-scope = "fixed-broad"
-lifetime = "never"
-lifetime_default = "x"
-mints = false
-reach = ["chat"]
-revoke = "r"
-
-[[rule]]
-id = "t.caseless"
-name = "n"
-kind = "k"
-description = "d"
-keywords = ["tok_"]
-pattern = '(?i)\b(?P<secret>tok_[a-z0-9]{10})\b'
-scope = "fixed-broad"
-lifetime = "never"
-lifetime_default = "x"
-mints = false
-reach = ["chat"]
-revoke = "r"
-"#;
+    /// A token found near a keyword that is not part of it, and a case-insensitive one.
+    fn context_keyword() -> RuleSet {
+        set(&[
+            rule("t.context", "nuget", "", r"\b(?P<secret>oy2[a-z0-9]{43})\b"),
+            rule(
+                "t.caseless",
+                "tok_",
+                "",
+                r"(?i)\b(?P<secret>tok_[a-z0-9]{10})\b",
+            ),
+        ])
+    }
 
     #[test]
     fn windows_shrink_only_where_every_match_starts_with_a_keyword() {
-        let e = Engine::new(&set(TWO_RULES)).unwrap();
+        let e = Engine::new(&two_rules()).unwrap();
         // `\b(?P<secret>tok_[a-z0-9]{10})\b`: starts at its keyword, at most 14 bytes.
         assert_eq!(e.rules[0].bounds(), (0, 14));
         // Starts with its keyword but has no maximum length: declared bounds.
         assert_eq!(e.rules[1].bounds(), (DEFAULT_LOOKBEHIND, DEFAULT_WINDOW));
-        let e = Engine::new(&set(CONTEXT_KEYWORD)).unwrap();
+        let e = Engine::new(&context_keyword()).unwrap();
         // The keyword is context before the token, not part of it.
         assert_eq!(e.rules[0].bounds(), (DEFAULT_LOOKBEHIND, DEFAULT_WINDOW));
         // Case-insensitive: the pattern starts with classes, not a literal.
@@ -675,7 +645,7 @@ revoke = "r"
 
     #[test]
     fn a_window_that_starts_at_the_hit_still_sees_the_byte_before_it() {
-        let e = Engine::new(&set(TWO_RULES)).unwrap();
+        let e = Engine::new(&two_rules()).unwrap();
         let mut s = Scratch::default();
         // `\b` before the token looks at the byte before the window: `x` is a word byte.
         let hay = b"xtok_a1b2c3d4e5 tok_a1b2c3d4e6 tok_a1b2c3d4e7x";
@@ -689,7 +659,7 @@ revoke = "r"
 
     #[test]
     fn word_boundary_at_window_edge() {
-        let e = Engine::new(&set(TWO_RULES)).unwrap();
+        let e = Engine::new(&two_rules()).unwrap();
         let mut s = Scratch::default();
         // The keyword hit's window (256 bytes) ends inside a long word: no false match.
         let mut hay = b"tok_".to_vec();
@@ -699,7 +669,7 @@ revoke = "r"
 
     #[test]
     fn dense_keywords_stay_linear_and_find_nothing() {
-        let e = Engine::new(&set(TWO_RULES)).unwrap();
+        let e = Engine::new(&two_rules()).unwrap();
         let mut s = Scratch::default();
         let hay = b"secret=".repeat(100_000);
         assert!(e.scan(&hay, &mut s).is_empty());
@@ -708,7 +678,7 @@ revoke = "r"
     /// The interval check keeps exactly what the all-pairs check kept.
     #[test]
     fn overlap_resolution_matches_all_pairs() {
-        let e = Engine::new(&set(TWO_RULES)).unwrap();
+        let e = Engine::new(&two_rules()).unwrap();
         let mut seed = 7u64;
         let mut next = |n: usize| {
             seed = seed
