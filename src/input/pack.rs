@@ -184,8 +184,10 @@ impl Pack {
             return false;
         }
         let mut last = None;
-        for chunk in rev[HEADER..HEADER + self.objects * 4].chunks_exact(4) {
-            let i = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) as usize;
+        for k in 0..self.objects {
+            let Some(i) = be32(&rev, HEADER + k * 4).map(|i| i as usize) else {
+                return false;
+            };
             let Some(off) = (i < self.objects).then(|| self.offset_at(i)).flatten() else {
                 return false;
             };
@@ -720,9 +722,9 @@ mod tests {
         let sorted = Pack::open(&idx).unwrap();
         assert!(with_rev.objects > 100);
         assert_eq!(with_rev.bounds, sorted.bounds);
-        // Two entries swapped: out of order, so the offsets are sorted instead.
+        // The first two entries swapped: out of order, so the offsets are sorted instead.
         let mut bad = bytes.clone();
-        bad.copy_within(12..16, 40);
+        bad[12..16].copy_from_slice(&bytes[16..20]);
         bad[16..20].copy_from_slice(&bytes[12..16]);
         std::fs::write(&rev, &bad).unwrap();
         assert_eq!(Pack::open(&idx).unwrap().bounds, sorted.bounds);
