@@ -53,14 +53,55 @@ struct Pattern {
     /// A byte every match contains (the rarest such, see [`required_byte`]): a window
     /// without it cannot hold a match, and its regex does not run.
     required: Option<u8>,
+    /// Where a match can start, when the pattern says (see [`Anchor`]).
+    anchor: Anchor,
+}
+
+/// Where a rule's matches can start, read from the pattern's structure.
+///
+/// An unanchored search has to try every start in its window: the lazy DFA runs over the
+/// whole window even where nothing matches, which is nearly everywhere. On rails' history
+/// that was 1.3 GB of window bytes and 12-14% of the scan's CPU. Where the pattern fixes the
+/// start, the regex runs anchored there instead and gives up within a few bytes.
+enum Anchor {
+    /// Any start in the window: one unanchored search per merged window.
+    Any,
+    /// Every match begins with this literal (`ion_`, `pat`): an anchored search at each of
+    /// its occurrences in the merged windows. The leftmost match begins at one of them, so
+    /// this finds exactly what the unanchored search finds.
+    Literal(Box<memchr::memmem::Finder<'static>>),
+    /// The pattern begins with an unbounded run of a byte class (`[\w.-]*` in
+    /// `(?P<name>[\w.-]*(?i:pass|pwd)[\w.-]*)...`) followed by something that starts with
+    /// a byte of that class: a match starts where the run of class bytes holding it begins.
+    /// One anchored search per keyword hit, at the start of the run that leads up to the hit
+    /// (at most `lookbehind` bytes back). A match must hold its rule's keyword in that run,
+    /// which is what the generic assignment rules mean (a windowed search also found a match
+    /// whose own name held no keyword, when another hit happened to be within reach).
+    Run([u64; 4]),
 }
 
 impl CompiledRule {
     /// (lookbehind, window) around a keyword hit: see [`prefix_bound`].
+    #[cfg(test)]
     fn bounds(&self) -> (usize, usize) {
         match self.regex() {
             Ok(p) => (p.lookbehind, p.window),
             Err(_) => (self.rule.lookbehind(), self.rule.window()),
+        }
+    }
+
+    /// [`CompiledRule::bounds`], and the class of an [`Anchor::Run`] rule.
+    fn placement(&self) -> (usize, usize, Option<&[u64; 4]>) {
+        match self.regex() {
+            Ok(p) => (
+                p.lookbehind,
+                p.window,
+                match &p.anchor {
+                    Anchor::Run(class) => Some(class),
+                    _ => None,
+                },
+            ),
+            Err(_) => (self.rule.lookbehind(), self.rule.window(), None),
         }
     }
 
@@ -114,6 +155,11 @@ fn compile(rule: &Rule) -> Result<Pattern, String> {
     }
     secret_groups.extend(index(&|n| n.starts_with("secret_")));
     let name_group = index(&|n| n == "name").first().copied();
+    let anchor = match (leading_literal(&hir), leading_run(&hir)) {
+        (Some(lit), _) => Anchor::Literal(Box::new(memchr::memmem::Finder::new(lit).into_owned())),
+        (None, Some(class)) => Anchor::Run(class),
+        (None, None) => Anchor::Any,
+    };
     Ok(Pattern {
         re,
         secret_groups,
@@ -121,6 +167,7 @@ fn compile(rule: &Rule) -> Result<Pattern, String> {
         lookbehind,
         window,
         required: required_byte(&hir),
+        anchor,
     })
 }
 
@@ -185,17 +232,6 @@ fn required_byte(hir: &Hir) -> Option<u8> {
 /// pattern's structure (looks, then the first literal, through capture groups) rather than
 /// extracting its literal prefixes, which cost a third as much as compiling it.
 fn prefix_bound(rule: &Rule, hir: &Hir) -> Option<usize> {
-    fn leading_literal(hir: &Hir) -> Option<&[u8]> {
-        match hir.kind() {
-            HirKind::Literal(lit) => Some(&lit.0),
-            HirKind::Capture(c) => leading_literal(&c.sub),
-            HirKind::Concat(items) => items
-                .iter()
-                .find(|h| !matches!(h.kind(), HirKind::Look(_)))
-                .and_then(leading_literal),
-            _ => None,
-        }
-    }
     let max = hir.properties().maximum_len()?;
     let lit = leading_literal(hir)?;
     rule.keywords
@@ -205,6 +241,105 @@ fn prefix_bound(rule: &Rule, hir: &Hir) -> Option<usize> {
             !k.is_empty() && lit.len() >= k.len() && lit[..k.len()].eq_ignore_ascii_case(k)
         })
         .then_some(max)
+}
+
+/// The literal every match of `hir` begins with (after zero-width assertions such as `\b`),
+/// read through capture groups.
+fn leading_literal(hir: &Hir) -> Option<&[u8]> {
+    match hir.kind() {
+        HirKind::Literal(lit) => Some(&lit.0),
+        HirKind::Capture(c) => leading_literal(&c.sub),
+        HirKind::Concat(items) => items
+            .iter()
+            .find(|h| !matches!(h.kind(), HirKind::Look(_)))
+            .and_then(leading_literal),
+        _ => None,
+    }
+}
+
+/// The byte class `C` when `hir` begins with an unbounded repetition of `C` followed by an
+/// item that cannot match empty and whose first byte is always in `C` (see [`Anchor::Run`]).
+/// Then the bytes from a match's start up to that item are all in `C`, so the match starts
+/// inside the run of `C` bytes before its keyword, and the repetition can absorb the rest of
+/// the run: an anchored search at the run's start finds it.
+fn leading_run(hir: &Hir) -> Option<[u64; 4]> {
+    match hir.kind() {
+        HirKind::Capture(c) => leading_run(&c.sub),
+        HirKind::Concat(items) => match items.first()?.kind() {
+            HirKind::Repetition(r) if r.max.is_none() => {
+                let HirKind::Class(Class::Bytes(c)) = r.sub.kind() else {
+                    return None;
+                };
+                let mut class = [0u64; 4];
+                for range in c.ranges() {
+                    for b in range.start()..=range.end() {
+                        class[usize::from(b >> 6)] |= 1 << (b & 63);
+                    }
+                }
+                let (first, nullable) = first_bytes(items.get(1)?)?;
+                let inside = first.iter().zip(class).all(|(f, c)| f & !c == 0);
+                (!nullable && inside).then_some(class)
+            }
+            HirKind::Capture(_) | HirKind::Concat(_) => leading_run(&items[0]),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The bytes a match of `hir` can begin with, and whether it can match empty (looks count
+/// as empty). `None` for what this does not read (Unicode classes).
+fn first_bytes(hir: &Hir) -> Option<([u64; 4], bool)> {
+    let union = |a: &mut [u64; 4], b: [u64; 4]| a.iter_mut().zip(b).for_each(|(x, y)| *x |= y);
+    Some(match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => ([0; 4], true),
+        HirKind::Literal(lit) => {
+            let b = *lit.0.first()?;
+            let mut set = [0u64; 4];
+            set[usize::from(b >> 6)] |= 1 << (b & 63);
+            (set, false)
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut set = [0u64; 4];
+            for range in c.ranges() {
+                for b in range.start()..=range.end() {
+                    set[usize::from(b >> 6)] |= 1 << (b & 63);
+                }
+            }
+            (set, false)
+        }
+        HirKind::Class(Class::Unicode(_)) => return None,
+        HirKind::Repetition(r) => {
+            let (set, nullable) = first_bytes(&r.sub)?;
+            (set, nullable || r.min == 0)
+        }
+        HirKind::Capture(c) => first_bytes(&c.sub)?,
+        HirKind::Concat(items) => {
+            let mut set = [0u64; 4];
+            for item in items {
+                let (s, nullable) = first_bytes(item)?;
+                union(&mut set, s);
+                if !nullable {
+                    return Some((set, false));
+                }
+            }
+            (set, true)
+        }
+        HirKind::Alternation(items) => {
+            let mut set = [0u64; 4];
+            let mut any_nullable = false;
+            for item in items {
+                let (s, nullable) = first_bytes(item)?;
+                union(&mut set, s);
+                any_nullable |= nullable;
+            }
+            (set, any_nullable)
+        }
+    })
+}
+
+fn in_class(class: &[u64; 4], b: u8) -> bool {
+    class[usize::from(b >> 6)] & (1 << (b & 63)) != 0
 }
 
 /// The compiled, shareable matcher.
@@ -303,25 +438,54 @@ impl Engine {
 
     /// Like [`Engine::scan`], appending to `out`.
     pub fn scan_into(&self, hay: &[u8], scratch: &mut Scratch, out: &mut Vec<RawMatch>) {
+        self.scan_anchored(hay, scratch, out, true);
+    }
+
+    /// [`Engine::scan_into`]; with `anchors` false every regex runs unanchored over merged
+    /// windows, as before anchors existed (the tests' reference).
+    fn scan_anchored(
+        &self,
+        hay: &[u8],
+        scratch: &mut Scratch,
+        out: &mut Vec<RawMatch>,
+        anchors: bool,
+    ) {
         if scratch.windows.len() < self.rules.len() {
             scratch.windows.resize_with(self.rules.len(), Vec::new);
         }
         scratch.touched.clear();
         scratch.candidates.clear();
 
-        // 1. One pass of the keyword automaton; open (and merge) windows per rule.
+        // 1. One pass of the keyword automaton; open (and merge) windows per rule. A rule
+        //    anchored on runs (`Anchor::Run`) keeps one window per run start instead.
         let (rules, keyword_rules) = (&self.rules, &self.keyword_rules);
         let (windows, touched) = (&mut scratch.windows, &mut scratch.touched);
         self.keywords
             .for_each_block(hay, &mut scratch.lanes, &mut scratch.hits, |hits| {
                 for m in hits {
                     for &ri in &keyword_rules[m.keyword as usize] {
-                        let (lookbehind, window) = rules[ri].bounds();
-                        let start = m.start.saturating_sub(lookbehind);
+                        let (lookbehind, window, run) = rules[ri].placement();
+                        let run = run.filter(|_| anchors);
+                        let floor = m.start.saturating_sub(lookbehind);
+                        let start = match run {
+                            Some(class) => {
+                                let mut s = m.start;
+                                while s > floor && in_class(class, hay[s - 1]) {
+                                    s -= 1;
+                                }
+                                s
+                            }
+                            None => floor,
+                        };
                         let end = m.end.saturating_add(window).min(hay.len());
                         let wins = &mut windows[ri];
                         match wins.last_mut() {
-                            Some(last) if start <= last.end && start >= last.start => {
+                            Some(last) if run.is_some() && start == last.start => {
+                                last.end = last.end.max(end);
+                            }
+                            Some(last)
+                                if run.is_none() && start <= last.end && start >= last.start =>
+                            {
                                 last.end = last.end.max(end);
                             }
                             _ => {
@@ -337,108 +501,190 @@ impl Engine {
 
         // 2. Each touched rule's regex, inside its merged windows only.
         for &ri in &scratch.touched {
-            let wins = std::mem::take(&mut scratch.windows[ri]);
-            let merged = merge(wins);
+            let mut wins = std::mem::take(&mut scratch.windows[ri]);
             let cr = &self.rules[ri];
             if let Ok(pat) = cr.regex() {
                 let mut caps = pat.re.create_captures();
-                for w in &merged {
-                    // Past the window's end while inside a word, so that `\b` at a
-                    // pattern's end sees the real next byte rather than the window edge.
-                    let mut end = w.end;
-                    let limit = end.saturating_add(WORD_EXTENSION).min(hay.len());
-                    while end < limit && is_word_byte(hay[end]) {
-                        end += 1;
+                let mut run = Runner {
+                    rule: &cr.rule,
+                    pat,
+                    hay,
+                    caps: &mut caps,
+                    cands: &mut scratch.candidates,
+                };
+                if anchors && let Anchor::Run(_) = pat.anchor {
+                    wins.sort_unstable_by_key(|w| w.start);
+                    scratch.window_bytes += run.runs(ri, &wins);
+                } else {
+                    wins = merge(wins);
+                    for w in &wins {
+                        let end = word_end(hay, w.end);
+                        if let Some(b) = pat.required
+                            && memchr::memchr(b, &hay[w.start..end]).is_none()
+                        {
+                            continue;
+                        }
+                        scratch.window_bytes += w.len() as u64;
+                        match &pat.anchor {
+                            Anchor::Literal(lit) if anchors => {
+                                let mut at = w.start;
+                                while at < end
+                                    && let Some(off) = lit.find(&hay[at..end])
+                                {
+                                    let pos = at + off;
+                                    at = run.once(ri, pos..end, true).unwrap_or(pos + 1);
+                                }
+                            }
+                            _ => run.all(ri, w.start..end),
+                        }
                     }
-                    if let Some(b) = pat.required
-                        && memchr::memchr(b, &hay[w.start..end]).is_none()
-                    {
-                        continue;
-                    }
-                    scratch.window_bytes += w.len() as u64;
-                    self.run_window(
-                        ri,
-                        pat,
-                        hay,
-                        w.start..end,
-                        &mut caps,
-                        &mut scratch.candidates,
-                    );
                 }
             }
-            let mut reuse = merged;
-            reuse.clear();
-            scratch.windows[ri] = reuse;
+            wins.clear();
+            scratch.windows[ri] = wins;
         }
 
         // 3. Resolve overlaps between rules.
         resolve_overlaps(&mut scratch.candidates, &self.rules, out);
     }
+}
 
-    /// Runs rule `ri`'s regex over window `w` (its end already extended to the end of a word).
-    fn run_window(
-        &self,
-        ri: usize,
-        pat: &Pattern,
-        hay: &[u8],
-        w: Range<usize>,
-        caps: &mut Captures,
-        cands: &mut Vec<RawMatch>,
-    ) {
-        let rule = &self.rules[ri].rule;
-        let end = w.end;
-        let hay_w = &hay[..end];
+/// Past a window's end while inside a word, so that `\b` at a pattern's end sees the real
+/// next byte rather than the window edge.
+fn word_end(hay: &[u8], end: usize) -> usize {
+    let limit = end.saturating_add(WORD_EXTENSION).min(hay.len());
+    let mut end = end;
+    while end < limit && is_word_byte(hay[end]) {
+        end += 1;
+    }
+    end
+}
+
+/// One rule's regex over one buffer: searches, then the filters and the validator.
+struct Runner<'a> {
+    rule: &'a Rule,
+    pat: &'a Pattern,
+    hay: &'a [u8],
+    caps: &'a mut Captures,
+    cands: &'a mut Vec<RawMatch>,
+}
+
+impl Runner<'_> {
+    /// Every match in window `w` (its end already extended to the end of a word).
+    fn all(&mut self, ri: usize, w: Range<usize>) {
         let mut at = w.start;
-        while at <= end {
-            pat.re
-                .search_captures(&Input::new(hay_w).range(at..end), caps);
-            let Some(whole) = caps.get_match() else {
-                break;
-            };
-            let whole = whole.range();
-            at = if whole.end > whole.start {
-                whole.end
-            } else {
-                whole.end + 1
-            };
-            let Some(sec) = pat.secret_groups.iter().find_map(|&g| caps.get_group(g)) else {
-                continue;
-            };
-            let sec = sec.range();
-            let secret = &hay[sec.clone()];
-            let before = sec.start.checked_sub(1).map(|i| hay[i]);
-            if filter::is_placeholder(secret, before) {
-                continue;
+        while at <= w.end {
+            match self.once(ri, at..w.end, false) {
+                Some(next) => at = next,
+                None => break,
             }
-            // A typed sequence is no secret to a generic detector; a provider rule keeps it
-            // (its format and context matched) as a likely placeholder, ranked low by the
-            // blast model, and its entropy says nothing more.
-            let sequential = filter::looks_sequential(filter::strip_prefix(secret));
-            if sequential && rule.generic {
-                continue;
-            }
-            if !sequential
-                && let Some(min) = rule.min_entropy
-                && filter::entropy(filter::strip_prefix(secret)) < min
-            {
-                continue;
-            }
-            let name = pat
-                .name_group
-                .and_then(|g| caps.get_group(g))
-                .map(|m| &hay[m.range()]);
-            let validated = match rule.validator {
-                Some(v) if !v.check_with_name(secret, name) => continue,
-                Some(v) => v.proves_format(),
-                None => false,
-            };
-            cands.push(RawMatch {
-                rule: ri,
-                secret: sec,
-                whole,
-                validated,
-            });
         }
+    }
+
+    /// The windows of an [`Anchor::Run`] rule, sorted by start (each one's start is a run
+    /// start): one anchored search each, unless a cluster of overlapping windows is so dense
+    /// that searching each would cost more than twice one unanchored search over the
+    /// cluster (`password=password=...`); then that one search, which keeps the work linear.
+    /// Returns the cluster bytes, the windows' merged size.
+    fn runs(&mut self, ri: usize, wins: &[Range<usize>]) -> u64 {
+        let mut bytes = 0;
+        let mut last_end = 0;
+        let mut i = 0;
+        while i < wins.len() {
+            let (start, mut end, mut sum) = (wins[i].start, wins[i].end, wins[i].len());
+            let mut j = i + 1;
+            while j < wins.len() && wins[j].start <= end {
+                end = end.max(wins[j].end);
+                sum += wins[j].len();
+                j += 1;
+            }
+            bytes += (end - start) as u64;
+            if sum <= 2 * (end - start) {
+                for w in &wins[i..j] {
+                    let from = w.start.max(last_end);
+                    if from < w.end
+                        && let Some(next) = self.once(ri, from..word_end(self.hay, w.end), true)
+                    {
+                        last_end = next;
+                    }
+                }
+            } else {
+                let from = start.max(last_end);
+                let end = word_end(self.hay, end);
+                let mut at = from;
+                while at <= end {
+                    match self.once(ri, at..end, false) {
+                        Some(next) => {
+                            at = next;
+                            last_end = next;
+                        }
+                        None => break,
+                    }
+                }
+            }
+            i = j;
+        }
+        bytes
+    }
+
+    /// One search in `range` (anchored at its start or not). `None` when nothing matched;
+    /// else where the next search starts (after the match), whether or not the match passed
+    /// the filters and became a candidate.
+    fn once(&mut self, ri: usize, range: Range<usize>, anchored: bool) -> Option<usize> {
+        let (rule, pat, hay) = (self.rule, self.pat, self.hay);
+        let mut input = Input::new(&hay[..range.end]).range(range);
+        if anchored {
+            input = input.anchored(regex_automata::Anchored::Yes);
+        }
+        pat.re.search_captures(&input, self.caps);
+        let whole = self.caps.get_match()?.range();
+        let next = if whole.end > whole.start {
+            whole.end
+        } else {
+            whole.end + 1
+        };
+        let Some(sec) = pat
+            .secret_groups
+            .iter()
+            .find_map(|&g| self.caps.get_group(g))
+        else {
+            return Some(next);
+        };
+        let sec = sec.range();
+        let secret = &hay[sec.clone()];
+        let before = sec.start.checked_sub(1).map(|i| hay[i]);
+        if filter::is_placeholder(secret, before) {
+            return Some(next);
+        }
+        // A typed sequence is no secret to a generic detector; a provider rule keeps it
+        // (its format and context matched) as a likely placeholder, ranked low by the
+        // blast model, and its entropy says nothing more.
+        let sequential = filter::looks_sequential(filter::strip_prefix(secret));
+        if sequential && rule.generic {
+            return Some(next);
+        }
+        if !sequential
+            && let Some(min) = rule.min_entropy
+            && filter::entropy(filter::strip_prefix(secret)) < min
+        {
+            return Some(next);
+        }
+        let name = pat
+            .name_group
+            .and_then(|g| self.caps.get_group(g))
+            .map(|m| &hay[m.range()]);
+        let validated = match rule.validator {
+            Some(v) if !v.check_with_name(secret, name) => return Some(next),
+            Some(v) => v.proves_format(),
+            None => false,
+        };
+        self.cands.push(RawMatch {
+            rule: ri,
+            secret: sec,
+            whole,
+            validated,
+        });
+        Some(next)
     }
 }
 
@@ -727,6 +973,124 @@ mod tests {
             let mut got = Vec::new();
             resolve_overlaps(&mut cands, &e.rules, &mut got);
             assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn anchors_are_read_from_the_pattern() {
+        let kind = |p: &str| {
+            let r = rule("t.x", "tok", "", p);
+            let e = Engine::new(&set(&[r])).unwrap();
+            match &e.rules[0].regex().unwrap().anchor {
+                Anchor::Any => "any",
+                Anchor::Literal(_) => "literal",
+                Anchor::Run(_) => "run",
+            }
+        };
+        assert_eq!(kind(r"\b(?P<secret>ion_[A-Za-z0-9]{42})\b"), "literal");
+        assert_eq!(kind(r"(?P<secret>xoxb-[0-9]+)"), "literal");
+        // A run of name bytes, then what starts with a name byte.
+        assert_eq!(
+            kind(r"(?P<name>[\w.-]*(?i:pass|pwd)[\w.-]*)=(?P<secret>\w+)"),
+            "run"
+        );
+        assert_eq!(kind(r"(?i)[a-z]*token=(?P<secret>\w+)"), "run");
+        // What follows the run may start outside it, or be empty: no anchor.
+        assert_eq!(kind(r"[\w]*(?:=|pass)(?P<secret>\w+)"), "any");
+        assert_eq!(kind(r"[\w]*(?:pass)?=(?P<secret>\w+)"), "any");
+        // A bounded run, a leading class, a case-insensitive word: no anchor.
+        assert_eq!(kind(r"[\w]{0,8}pass=(?P<secret>\w+)"), "any");
+        assert_eq!(kind(r"(?i)token=(?P<secret>\w+)"), "any");
+        let embedded = Engine::new(&RuleSet::embedded().unwrap()).unwrap();
+        let of = |id: &str| {
+            let i = embedded.rules.iter().position(|r| r.rule.id == id).unwrap();
+            match &embedded.rules[i].regex().unwrap().anchor {
+                Anchor::Any => "any",
+                Anchor::Literal(_) => "literal",
+                Anchor::Run(_) => "run",
+            }
+        };
+        for id in [
+            "generic.password",
+            "generic.secret",
+            "generic.token",
+            "generic.key",
+        ] {
+            assert_eq!(of(id), "run", "{id}");
+        }
+        // `nimble SECRET value`: the name starts a word before the keyword, past a space.
+        assert_eq!(of("generic.keyword_value"), "any");
+        assert_eq!(of("ionic.personal_access_token"), "literal");
+    }
+
+    /// Anchored searches find what unanchored searches over the merged windows find, on
+    /// every rule example of the embedded set.
+    #[test]
+    fn anchored_and_unanchored_agree_on_every_rule_example() {
+        let e = Engine::new(&RuleSet::embedded().unwrap()).unwrap();
+        let mut s = Scratch::default();
+        for r in &e.rules {
+            for ex in r.rule.examples.iter().chain(&r.rule.negative_examples) {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                e.scan_anchored(ex.as_bytes(), &mut s, &mut a, true);
+                e.scan_anchored(ex.as_bytes(), &mut s, &mut b, false);
+                assert_eq!(a, b, "rule {}: {ex:?}", r.rule.id);
+            }
+        }
+    }
+
+    /// Texts built from keyword, name, operator and value pieces, dense enough that windows
+    /// overlap, anchored runs cluster and matches run into each other.
+    fn assignment_text() -> impl proptest::strategy::Strategy<Value = String> {
+        let piece = proptest::sample::select(vec![
+            "password",
+            "pass",
+            "PWD",
+            "db_",
+            "secret",
+            "Token",
+            "api_key",
+            "key",
+            "ion_",
+            "pat",
+            "x.",
+            "-",
+            "_",
+            "=",
+            " = ",
+            ": ",
+            ":=",
+            "=>",
+            "\"",
+            "'",
+            "`",
+            " ",
+            "\t",
+            "\n",
+            "(",
+            ",",
+            ";",
+            "value: ",
+            "hBNP9o!2E5d2",
+            "Qx7fT2mLp9aZ",
+            "aB3dE6gH9jK2mN5p",
+            "0123abcdABCD7890wxyzWXYZ4567efgh",
+            "q",
+            "Z9",
+        ]);
+        use proptest::strategy::Strategy;
+        proptest::collection::vec(piece, 0..80).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn anchored_and_unanchored_agree(text in assignment_text()) {
+            let e = Engine::new(&RuleSet::embedded().unwrap()).unwrap();
+            let mut s = Scratch::default();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            e.scan_anchored(text.as_bytes(), &mut s, &mut a, true);
+            e.scan_anchored(text.as_bytes(), &mut s, &mut b, false);
+            proptest::prop_assert_eq!(a, b);
         }
     }
 
