@@ -140,7 +140,9 @@ pub struct Stats {
     pub decoded_spans: u64,
     /// Bytes the rules' regexes ran over (merged keyword windows, summed over rules): the
     /// matcher's work beyond the one keyword pass, and what keeps a scan linear in its input
-    /// (the test suite checks it grows no faster than the input; no timing involved).
+    /// (the test suite checks it grows no faster than the input; no timing involved). In
+    /// history scans it includes the few blobs scanned before the walk began that no walked
+    /// commit reaches.
     pub regex_window_bytes: u64,
     /// Copies of a value beyond the first 10,000 in one buffer: counted, not listed.
     #[serde(skip_serializing_if = "is_zero")]

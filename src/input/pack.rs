@@ -301,6 +301,25 @@ impl Pack {
     }
 }
 
+impl Pack {
+    /// The first bytes of the object at `offset` (at most 64: enough for any header and
+    /// delta base reference), into `buf`.
+    fn head(&self, offset: u64, buf: &mut Vec<u8>) -> Result<(), String> {
+        let i = self.bounds.partition_point(|&b| b <= offset);
+        let start_ok = i > 0 && self.bounds[i - 1] == offset;
+        let end = *self.bounds.get(i).ok_or("offset past the last object")?;
+        if !start_ok || end <= offset {
+            return Err(format!("no object starts at pack offset {offset}"));
+        }
+        let len = usize::try_from((end - offset).min(64)).map_err(|_| "object too large")?;
+        buf.clear();
+        buf.resize(len, 0);
+        self.file
+            .read_exact_at(buf, offset)
+            .map_err(|e| format!("cannot read pack: {e}"))
+    }
+}
+
 /// What the start of a packed object says.
 struct Header {
     kind: u8,
@@ -621,6 +640,37 @@ impl Packs {
 
     pub fn is_empty(&self) -> bool {
         self.packs.is_empty()
+    }
+
+    /// Every object's location, pack by pack, each pack in its own order.
+    pub fn locations(&self) -> impl Iterator<Item = Loc> + '_ {
+        self.packs.iter().enumerate().flat_map(|(i, p)| {
+            let objects = p.bounds.len().saturating_sub(1);
+            p.bounds[..objects].iter().map(move |&offset| Loc {
+                pack: i as u32,
+                offset,
+            })
+        })
+    }
+
+    /// The type of the object at `loc`, from its header and those of its delta bases:
+    /// nothing is inflated. `None` when a header is corrupt or a base cannot be found.
+    pub fn kind(&self, loc: Loc, buf: &mut Vec<u8>) -> Option<Kind> {
+        let mut at = loc;
+        for _ in 0..=MAX_DEPTH {
+            let pack = self.packs.get(at.pack as usize)?;
+            pack.head(at.offset, buf).ok()?;
+            let h = parse_header(buf, at.offset).ok()?;
+            at = match h.base {
+                None => return Some(kind_of(h.kind)),
+                Some(Base::Offset(o)) => Loc {
+                    pack: at.pack,
+                    offset: o,
+                },
+                Some(Base::Id(id)) => self.locate(&id)?,
+            };
+        }
+        None
     }
 }
 
