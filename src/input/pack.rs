@@ -76,7 +76,7 @@ pub struct Packs {
 pub struct Cache {
     z: flate2::Decompress,
     raw: Vec<u8>,
-    map: HashMap<Loc, (Kind, Arc<Vec<u8>>)>,
+    map: HashMap<Loc, (Kind, Arc<Vec<u8>>), LocState>,
     order: VecDeque<Loc>,
     bytes: usize,
     budget: usize,
@@ -87,7 +87,7 @@ impl Cache {
         Cache {
             z: flate2::Decompress::new(true),
             raw: Vec::new(),
-            map: HashMap::new(),
+            map: HashMap::with_hasher(LocState::new()),
             order: VecDeque::new(),
             bytes: 0,
             budget,
@@ -114,6 +114,54 @@ impl Cache {
         self.bytes += data.len();
         self.order.push_back(loc);
         self.map.insert(loc, (kind, data.clone()));
+    }
+}
+
+/// Hashes a [`Loc`] cheaply: a random per-cache seed, the key's words folded in, then
+/// murmur3's 64-bit finaliser. SipHash on every cache probe and insert was 1.8% of a rails
+/// history scan (now 1.0%). The seed keeps a hostile pack from choosing offsets that all
+/// collide.
+struct LocState(u64);
+
+impl LocState {
+    fn new() -> LocState {
+        use std::hash::{BuildHasher, Hasher};
+        LocState(
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish(),
+        )
+    }
+}
+
+impl std::hash::BuildHasher for LocState {
+    type Hasher = LocHasher;
+    fn build_hasher(&self) -> LocHasher {
+        LocHasher(self.0)
+    }
+}
+
+struct LocHasher(u64);
+
+impl std::hash::Hasher for LocHasher {
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = self.0.rotate_left(32) ^ u64::from(n);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(29) ^ n;
     }
 }
 
