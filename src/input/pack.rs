@@ -332,34 +332,16 @@ impl Pack {
         None
     }
 
-    /// The compressed bytes of the object at `offset` (header included), into `buf`.
-    fn raw(&self, offset: u64, buf: &mut Vec<u8>) -> Result<(), String> {
+    /// The compressed bytes of the object at `offset` (header included), at most `max` of
+    /// them (64 are enough for any header and delta base reference), into `buf`.
+    fn raw(&self, offset: u64, max: u64, buf: &mut Vec<u8>) -> Result<(), String> {
         let i = self.bounds.partition_point(|&b| b <= offset);
         let start_ok = i > 0 && self.bounds[i - 1] == offset;
         let end = *self.bounds.get(i).ok_or("offset past the last object")?;
         if !start_ok || end <= offset {
             return Err(format!("no object starts at pack offset {offset}"));
         }
-        let len = usize::try_from(end - offset).map_err(|_| "object too large")?;
-        buf.clear();
-        buf.resize(len, 0);
-        self.file
-            .read_exact_at(buf, offset)
-            .map_err(|e| format!("cannot read pack: {e}"))
-    }
-}
-
-impl Pack {
-    /// The first bytes of the object at `offset` (at most 64: enough for any header and
-    /// delta base reference), into `buf`.
-    fn head(&self, offset: u64, buf: &mut Vec<u8>) -> Result<(), String> {
-        let i = self.bounds.partition_point(|&b| b <= offset);
-        let start_ok = i > 0 && self.bounds[i - 1] == offset;
-        let end = *self.bounds.get(i).ok_or("offset past the last object")?;
-        if !start_ok || end <= offset {
-            return Err(format!("no object starts at pack offset {offset}"));
-        }
-        let len = usize::try_from((end - offset).min(64)).map_err(|_| "object too large")?;
+        let len = usize::try_from((end - offset).min(max)).map_err(|_| "object too large")?;
         buf.clear();
         buf.resize(len, 0);
         self.file
@@ -634,7 +616,7 @@ impl Packs {
                 .ok_or("object in an unknown pack")?;
             // The read buffer is reused from object to object.
             let mut raw = std::mem::take(&mut cache.raw);
-            pack.raw(at.offset, &mut raw)?;
+            pack.raw(at.offset, u64::MAX, &mut raw)?;
             let h = parse_header(&raw, at.offset)?;
             if chain.is_empty() && h.base.is_none() && h.size > limit {
                 cache.raw = raw;
@@ -707,7 +689,7 @@ impl Packs {
         let mut at = loc;
         for _ in 0..=MAX_DEPTH {
             let pack = self.packs.get(at.pack as usize)?;
-            pack.head(at.offset, buf).ok()?;
+            pack.raw(at.offset, 64, buf).ok()?;
             let h = parse_header(buf, at.offset).ok()?;
             at = match h.base {
                 None => return Some(kind_of(h.kind)),
