@@ -81,16 +81,8 @@ enum Anchor {
 }
 
 impl CompiledRule {
-    /// (lookbehind, window) around a keyword hit: see [`prefix_bound`].
-    #[cfg(test)]
-    fn bounds(&self) -> (usize, usize) {
-        match self.regex() {
-            Ok(p) => (p.lookbehind, p.window),
-            Err(_) => (self.rule.lookbehind(), self.rule.window()),
-        }
-    }
-
-    /// [`CompiledRule::bounds`], and the class of an [`Anchor::Run`] rule.
+    /// (lookbehind, window) around a keyword hit (see [`prefix_bound`]), and the class of an
+    /// [`Anchor::Run`] rule.
     fn placement(&self) -> (usize, usize, Option<&[u64; 4]>) {
         match self.regex() {
             Ok(p) => (
@@ -843,14 +835,18 @@ mod tests {
     fn windows_shrink_only_where_every_match_starts_with_a_keyword() {
         let e = Engine::new(&two_rules()).unwrap();
         // `\b(?P<secret>tok_[a-z0-9]{10})\b`: starts at its keyword, at most 14 bytes.
-        assert_eq!(e.rules[0].bounds(), (0, 14));
+        let bounds = |r: &CompiledRule| {
+            let (lookbehind, window, _) = r.placement();
+            (lookbehind, window)
+        };
+        assert_eq!(bounds(&e.rules[0]), (0, 14));
         // Starts with its keyword but has no maximum length: declared bounds.
-        assert_eq!(e.rules[1].bounds(), (DEFAULT_LOOKBEHIND, DEFAULT_WINDOW));
+        assert_eq!(bounds(&e.rules[1]), (DEFAULT_LOOKBEHIND, DEFAULT_WINDOW));
         let e = Engine::new(&context_keyword()).unwrap();
         // The keyword is context before the token, not part of it.
-        assert_eq!(e.rules[0].bounds(), (DEFAULT_LOOKBEHIND, DEFAULT_WINDOW));
+        assert_eq!(bounds(&e.rules[0]), (DEFAULT_LOOKBEHIND, DEFAULT_WINDOW));
         // Case-insensitive: the pattern starts with classes, not a literal.
-        assert_eq!(e.rules[1].bounds(), (DEFAULT_LOOKBEHIND, DEFAULT_WINDOW));
+        assert_eq!(bounds(&e.rules[1]), (DEFAULT_LOOKBEHIND, DEFAULT_WINDOW));
     }
 
     #[test]
