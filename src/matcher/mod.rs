@@ -527,7 +527,9 @@ impl Engine {
                                     at = run.once(ri, pos..end, true).unwrap_or(pos + 1);
                                 }
                             }
-                            _ => run.all(ri, w.start..end),
+                            _ => {
+                                run.all(ri, w.start..end);
+                            }
                         }
                     }
                 }
@@ -563,14 +565,19 @@ struct Runner<'a> {
 
 impl Runner<'_> {
     /// Every match in window `w` (its end already extended to the end of a word).
-    fn all(&mut self, ri: usize, w: Range<usize>) {
-        let mut at = w.start;
+    /// Returns where the search after the last match would start, if anything matched.
+    fn all(&mut self, ri: usize, w: Range<usize>) -> Option<usize> {
+        let (mut at, mut last) = (w.start, None);
         while at <= w.end {
             match self.once(ri, at..w.end, false) {
-                Some(next) => at = next,
+                Some(next) => {
+                    at = next;
+                    last = Some(next);
+                }
                 None => break,
             }
         }
+        last
     }
 
     /// The windows of an [`Anchor::Run`] rule, sorted by start (each one's start is a run
@@ -600,19 +607,8 @@ impl Runner<'_> {
                         last_end = next;
                     }
                 }
-            } else {
-                let from = start.max(last_end);
-                let end = word_end(self.hay, end);
-                let mut at = from;
-                while at <= end {
-                    match self.once(ri, at..end, false) {
-                        Some(next) => {
-                            at = next;
-                            last_end = next;
-                        }
-                        None => break,
-                    }
-                }
+            } else if let Some(next) = self.all(ri, start.max(last_end)..word_end(self.hay, end)) {
+                last_end = next;
             }
             i = j;
         }
